@@ -1,0 +1,386 @@
+//! Security recommendations (one per vulnerable product) and vulnerability summaries, computed from the
+//! open weaknesses of the fleet and the advisory index. Field names follow MDVM's API.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::advisory::{Severity, SeverityLevel};
+use crate::device::{DeviceId, Weakness};
+use crate::matching::{AdvisoryIndex, PackageKey};
+use crate::version::Version;
+
+/// Devices not seen for this long no longer count as exposed (MDVM's rule).
+pub const EXPOSURE_WINDOW_DAYS: i64 = 30;
+
+/// How a recommendation is remediated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum RemediationType {
+    /// The recommended version keeps the installed major version.
+    Update,
+    /// The recommended version needs a new major version.
+    Upgrade,
+    /// No version fixes the weaknesses: remove the software.
+    Uninstall,
+}
+
+/// A security recommendation for one vulnerable product, with MDVM's field names.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Recommendation {
+    /// Stable id: `va-_-{ecosystem[_release]}-_-{name}`, the same across re-imports.
+    pub id: String,
+    /// The package name.
+    pub product_name: String,
+    /// "Update django to 4.2.16", "Upgrade jinja2 to 3.1.4", "Uninstall rust-crypto".
+    pub recommendation_name: String,
+    /// The ecosystem (and release) that ships the product.
+    pub vendor: String,
+    /// Number of distinct vulnerabilities.
+    pub weaknesses: u64,
+    /// The lowest version that fixes every weakness of the installed versions (or the most, see
+    /// `unfixedWeaknesses`); `None` when no fix is known.
+    pub recommended_version: Option<String>,
+    /// Update, Upgrade or Uninstall.
+    pub remediation_type: RemediationType,
+    /// Highest CVSS base score among the weaknesses (1–10 scale; band midpoint when only a rating is known).
+    pub severity_score: f64,
+    /// Whether an exploit is publicly known (threat context fills this; `false` without it).
+    pub public_exploit: bool,
+    /// `Active` (exceptions change this).
+    pub status: String,
+    /// Devices with the product installed (any version).
+    pub total_machine_count: u64,
+    /// Devices seen in the last 30 days with a vulnerable version.
+    pub exposed_machines_count: u64,
+    /// The component the recommendation is about.
+    pub related_component: String,
+    /// `Application` for language packages, `OS` for distribution packages.
+    pub recommendation_category: String,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// The OSV ecosystem name.
+    pub ecosystem: String,
+    /// The distribution release, for OS packages.
+    pub release: Option<String>,
+    /// Vulnerable versions installed across the fleet, sorted.
+    pub installed_versions: Vec<String>,
+    /// Ids of the vulnerabilities, sorted.
+    pub vulnerability_ids: Vec<String>,
+    /// Vulnerabilities the recommended version does not fix (empty when it fixes all).
+    pub unfixed_weaknesses: Vec<String>,
+}
+
+/// What the recommendation computation needs besides the open weaknesses.
+pub struct RecommendationInput<'a> {
+    /// The advisory index.
+    pub index: &'a AdvisoryIndex,
+    /// Open weaknesses of the fleet.
+    pub weaknesses: &'a [Weakness],
+    /// When each device was last seen.
+    pub last_seen: &'a HashMap<DeviceId, DateTime<Utc>>,
+    /// Devices that have each product installed (any version).
+    pub installed_on: &'a HashMap<PackageKey, u64>,
+    /// The current time.
+    pub now: DateTime<Utc>,
+}
+
+/// Computes one recommendation per product with open weaknesses, ordered by severity score then exposed
+/// devices (descending), then id.
+pub fn recommendations(input: &RecommendationInput<'_>) -> Vec<Recommendation> {
+    struct Acc<'w> {
+        devices: BTreeSet<DeviceId>,
+        exposed: BTreeSet<DeviceId>,
+        versions: BTreeSet<&'w str>,
+        vulns: BTreeMap<&'w str, BTreeSet<&'w str>>,
+    }
+    let cutoff = input.now - Duration::days(EXPOSURE_WINDOW_DAYS);
+    let mut products: BTreeMap<PackageKey, Acc<'_>> = BTreeMap::new();
+    for w in input.weaknesses.iter().filter(|w| w.resolved.is_none()) {
+        let key = PackageKey::new(&w.software.ecosystem, &w.software.name);
+        let acc = products.entry(key).or_insert_with(|| Acc {
+            devices: BTreeSet::new(),
+            exposed: BTreeSet::new(),
+            versions: BTreeSet::new(),
+            vulns: BTreeMap::new(),
+        });
+        acc.devices.insert(w.device_id);
+        if input
+            .last_seen
+            .get(&w.device_id)
+            .is_some_and(|t| *t >= cutoff)
+        {
+            acc.exposed.insert(w.device_id);
+        }
+        acc.versions.insert(&w.software.version);
+        let ids = acc.vulns.entry(&w.vulnerability_id).or_default();
+        ids.extend(w.advisory_ids.iter().map(String::as_str));
+    }
+    let mut out: Vec<Recommendation> = products
+        .into_iter()
+        .map(|(key, acc)| {
+            let advisory_ids: Vec<&str> = acc.vulns.values().flatten().copied().collect();
+            let installed: Vec<&str> = acc.versions.iter().copied().collect();
+            let fix = recommend_version(input.index, &key, &installed, &acc.vulns, &advisory_ids);
+            let severity_score = acc
+                .vulns
+                .values()
+                .map(|ids| vulnerability_severity(input.index, ids.iter().copied()))
+                .map(|s| severity_score(s.as_ref()))
+                .fold(0.0_f64, f64::max);
+            let ecosystem_label = match &key.release {
+                Some(r) => format!("{}:{}", key.ecosystem, r),
+                None => key.ecosystem.to_string(),
+            };
+            let remediation_type = fix.remediation_type;
+            let recommendation_name = match (&remediation_type, &fix.version) {
+                (RemediationType::Uninstall, _) | (_, None) => format!("Uninstall {}", key.name),
+                (RemediationType::Update, Some(v)) => format!("Update {} to {v}", key.name),
+                (RemediationType::Upgrade, Some(v)) => format!("Upgrade {} to {v}", key.name),
+            };
+            Recommendation {
+                id: recommendation_id(&key),
+                product_name: key.name.clone(),
+                recommendation_name,
+                vendor: ecosystem_label.clone(),
+                weaknesses: acc.vulns.len() as u64,
+                recommended_version: fix.version,
+                remediation_type,
+                severity_score,
+                public_exploit: false,
+                status: "Active".to_string(),
+                total_machine_count: input
+                    .installed_on
+                    .get(&key)
+                    .copied()
+                    .unwrap_or(acc.devices.len() as u64)
+                    .max(acc.devices.len() as u64),
+                exposed_machines_count: acc.exposed.len() as u64,
+                related_component: format!("{} ({ecosystem_label})", key.name),
+                recommendation_category: if key.ecosystem.is_distro() {
+                    "OS"
+                } else {
+                    "Application"
+                }
+                .to_string(),
+                tags: Vec::new(),
+                ecosystem: key.ecosystem.osv_name().to_string(),
+                release: key.release.clone(),
+                installed_versions: installed.iter().map(|s| s.to_string()).collect(),
+                vulnerability_ids: acc.vulns.keys().map(|s| s.to_string()).collect(),
+                unfixed_weaknesses: fix.unfixed,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.severity_score
+            .total_cmp(&a.severity_score)
+            .then(b.exposed_machines_count.cmp(&a.exposed_machines_count))
+            .then(a.id.cmp(&b.id))
+    });
+    out
+}
+
+/// The stable id of a product's recommendation. Characters outside `[A-Za-z0-9._-]` are written as `~XX`
+/// (hex of each UTF-8 byte) so the id is safe in a URL path.
+pub fn recommendation_id(key: &PackageKey) -> String {
+    let eco = match &key.release {
+        Some(r) => format!("{}_{}", key.ecosystem.osv_name(), r),
+        None => key.ecosystem.osv_name().to_string(),
+    };
+    format!(
+        "va-_-{}-_-{}",
+        escape_id(&eco.to_ascii_lowercase()),
+        escape_id(&key.name)
+    )
+}
+
+fn escape_id(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("~{b:02X}"));
+        }
+    }
+    out
+}
+
+struct Fix {
+    version: Option<String>,
+    remediation_type: RemediationType,
+    unfixed: Vec<String>,
+}
+
+/// Picks the lowest fix version above every installed vulnerable version that no weakness affects; if
+/// none fixes all, the one that leaves the fewest (then the lowest), naming what remains.
+fn recommend_version(
+    index: &AdvisoryIndex,
+    key: &PackageKey,
+    installed: &[&str],
+    vulns: &BTreeMap<&str, BTreeSet<&str>>,
+    advisory_ids: &[&str],
+) -> Fix {
+    let scheme = key.ecosystem.scheme();
+    let highest_installed = installed
+        .iter()
+        .filter_map(|v| Version::parse(scheme, v).ok())
+        .max();
+    let mut candidates: Vec<Version> = index
+        .fixed_versions(key, advisory_ids)
+        .iter()
+        .filter_map(|v| Version::parse(scheme, v).ok())
+        .filter(|c| highest_installed.as_ref().is_none_or(|h| c > h))
+        .collect();
+    candidates.sort();
+    candidates.dedup();
+    let mut best: Option<(usize, Version, Vec<String>)> = None;
+    for candidate in candidates {
+        let unfixed: Vec<String> = vulns
+            .iter()
+            .filter(|(_, ids)| {
+                ids.iter()
+                    .any(|id| index.affects(id, key, candidate.as_str()))
+            })
+            .map(|(v, _)| v.to_string())
+            .collect();
+        let better = best.as_ref().is_none_or(|(n, _, _)| unfixed.len() < *n);
+        if better {
+            let done = unfixed.is_empty();
+            best = Some((unfixed.len(), candidate, unfixed));
+            if done {
+                break;
+            }
+        }
+    }
+    match best {
+        None => Fix {
+            version: None,
+            remediation_type: RemediationType::Uninstall,
+            unfixed: vulns.keys().map(|s| s.to_string()).collect(),
+        },
+        Some((_, version, unfixed)) => {
+            let same_major = highest_installed
+                .as_ref()
+                .and_then(Version::major)
+                .zip(version.major())
+                .is_some_and(|(a, b)| a == b);
+            Fix {
+                remediation_type: if same_major {
+                    RemediationType::Update
+                } else {
+                    RemediationType::Upgrade
+                },
+                version: Some(version.as_str().to_string()),
+                unfixed,
+            }
+        }
+    }
+}
+
+/// The severity of a vulnerability: the highest among its advisories (by score, then by level).
+pub fn vulnerability_severity<'a>(
+    index: &AdvisoryIndex,
+    advisory_ids: impl IntoIterator<Item = &'a str>,
+) -> Option<Severity> {
+    advisory_ids
+        .into_iter()
+        .filter_map(|id| index.advisory(id))
+        .filter_map(|a| a.severity.clone())
+        .max_by(|a, b| {
+            severity_score(Some(a))
+                .total_cmp(&severity_score(Some(b)))
+                .then(a.level.cmp(&b.level))
+        })
+}
+
+/// The score used to rank a severity: the CVSS base score, or the middle of the band of a bare rating.
+pub fn severity_score(severity: Option<&Severity>) -> f64 {
+    match severity {
+        None => 0.0,
+        Some(s) => s.score.unwrap_or(match s.level {
+            SeverityLevel::None => 0.0,
+            SeverityLevel::Low => 2.0,
+            SeverityLevel::Medium => 5.5,
+            SeverityLevel::High => 8.0,
+            SeverityLevel::Critical => 9.5,
+        }),
+    }
+}
+
+/// A vulnerability as the API lists it, with MDVM's field names.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VulnerabilitySummary {
+    /// The vulnerability id (its CVE when it has one).
+    pub id: String,
+    /// Same as id (MDVM's `name`).
+    pub name: String,
+    /// Summary of the first advisory that has one.
+    pub description: Option<String>,
+    /// Low, Medium, High, Critical (None when unrated).
+    pub severity: String,
+    /// CVSS base score of the chosen severity.
+    #[serde(rename = "cvssV3")]
+    pub cvss_v3: Option<f64>,
+    /// CVSS vector of the chosen severity.
+    pub cvss_vector: Option<String>,
+    /// Devices with this vulnerability open.
+    pub exposed_machines: u64,
+    /// Earliest publication among the advisories.
+    pub published_on: Option<String>,
+    /// Latest modification among the advisories.
+    pub updated_on: Option<String>,
+    /// Whether an exploit is public (threat context fills this).
+    pub public_exploit: bool,
+    /// Whether exploitation is verified (KEV; threat context fills this).
+    pub exploit_verified: bool,
+    /// EPSS probability (threat context fills this).
+    pub epss: Option<f64>,
+    /// Advisory records for this vulnerability that matched.
+    pub advisory_ids: Vec<String>,
+    /// Every alias known.
+    pub aliases: Vec<String>,
+}
+
+/// Summarises one vulnerability from the advisories that report it.
+pub fn summarize_vulnerability(
+    index: &AdvisoryIndex,
+    vulnerability_id: &str,
+    advisory_ids: &[&str],
+    exposed_machines: u64,
+) -> VulnerabilitySummary {
+    let advisories: Vec<_> = advisory_ids
+        .iter()
+        .filter_map(|id| index.advisory(id))
+        .collect();
+    let severity = vulnerability_severity(index, advisory_ids.iter().copied());
+    let mut aliases: BTreeSet<String> = BTreeSet::new();
+    for a in &advisories {
+        aliases.insert(a.id.clone());
+        aliases.extend(a.aliases.iter().cloned());
+    }
+    aliases.remove(vulnerability_id);
+    VulnerabilitySummary {
+        id: vulnerability_id.to_string(),
+        name: vulnerability_id.to_string(),
+        description: advisories.iter().find_map(|a| a.summary.clone()),
+        severity: severity
+            .as_ref()
+            .map(|s| s.level.label())
+            .unwrap_or("None")
+            .to_string(),
+        cvss_v3: severity.as_ref().and_then(|s| s.score),
+        cvss_vector: severity.as_ref().and_then(|s| s.vector.clone()),
+        exposed_machines,
+        published_on: advisories.iter().filter_map(|a| a.published.clone()).min(),
+        updated_on: advisories.iter().map(|a| a.modified.clone()).max(),
+        public_exploit: false,
+        exploit_verified: false,
+        epss: None,
+        advisory_ids: advisory_ids.iter().map(|s| s.to_string()).collect(),
+        aliases: aliases.into_iter().collect(),
+    }
+}
