@@ -1,0 +1,192 @@
+//! Persistence for Bulwark: the `Store` trait that the engine needs, and its SQLite implementation.
+//!
+//! The backend is chosen in exactly one place, [`open`], by the URL scheme. Every backend passes the same
+//! contract test suite (`tests/contract.rs`). SQL and types are kept portable so that the PostgreSQL
+//! backend can implement the same trait with its own migrations.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use bulwark_core::{
+    Advisory, Device, DeviceId, DeviceInfo, InstalledPackage, SoftwareKey, Weakness,
+};
+
+pub mod sqlite;
+
+/// Errors a store reports; callers act on the variant.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The requested row does not exist.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The change conflicts with what is stored.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The data given is invalid (for example an advisory time that is not RFC 3339).
+    #[error("invalid {what}: {reason}")]
+    Invalid {
+        /// What was invalid.
+        what: String,
+        /// Why.
+        reason: String,
+    },
+    /// The URL names no supported backend or is malformed.
+    #[error("invalid database URL {url:?}: {reason}")]
+    InvalidUrl {
+        /// The URL given.
+        url: String,
+        /// Why it is not accepted.
+        reason: String,
+    },
+    /// Stored data could not be decoded (a bug or a corrupted database).
+    #[error("corrupt stored data in {table}: {reason}")]
+    Corrupt {
+        /// Where.
+        table: &'static str,
+        /// What.
+        reason: String,
+    },
+    /// The database failed.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Migrations failed.
+    #[error("migration error: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// Result alias for store calls.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// What an advisory import changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdvisoryUpsertStats {
+    /// Records not stored before.
+    pub inserted: u64,
+    /// Records replaced by a newer `modified`.
+    pub updated: u64,
+    /// Records whose `modified` was not newer: nothing changed.
+    pub unchanged: u64,
+    /// Ids of inserted or updated records (the ones whose matches may have changed).
+    pub changed_ids: Vec<String>,
+}
+
+/// What replacing a device's software set changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InventoryDiff {
+    /// Packages present now and not before.
+    pub appeared: Vec<InstalledPackage>,
+    /// Packages present before and not now.
+    pub disappeared: Vec<InstalledPackage>,
+}
+
+/// One recorded change of a device's software set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InventoryChange {
+    /// When the ingest happened.
+    pub at: DateTime<Utc>,
+    /// `appeared` or `disappeared`.
+    pub change: String,
+    /// The package.
+    pub package: InstalledPackage,
+}
+
+/// What replacing a device's open weaknesses changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WeaknessDiff {
+    /// Newly detected (device, software, vulnerability) rows.
+    pub opened: u64,
+    /// Rows no longer detected, now marked resolved.
+    pub resolved: u64,
+    /// Rows still open.
+    pub kept: u64,
+}
+
+/// The open weaknesses of one device as the engine computed them (no times: the store assigns them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DetectedWeakness {
+    /// The vulnerable software.
+    pub software: SoftwareKey,
+    /// Vulnerability id (CVE when known).
+    pub vulnerability_id: String,
+    /// Advisory ids that report it for this software, sorted.
+    pub advisory_ids: Vec<String>,
+}
+
+/// Persistence operations Bulwark needs. Implementations are safe to share across tasks.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Stores advisories. A record replaces the stored one with the same id only when its `modified` is
+    /// later; the same or an older `modified` changes nothing. Atomic: all of the batch or none.
+    async fn upsert_advisories(&self, advisories: &[Advisory]) -> StoreResult<AdvisoryUpsertStats>;
+
+    /// Every stored advisory (withdrawn ones included; the matcher skips them).
+    async fn advisories(&self) -> StoreResult<Vec<Advisory>>;
+
+    /// One advisory by id.
+    async fn advisory(&self, id: &str) -> StoreResult<Option<Advisory>>;
+
+    /// Creates the device or updates its OS, group and tags (fields given as `None`/empty keep their
+    /// stored value), setting `last_seen` (and `first_seen` on creation) to `at`.
+    async fn upsert_device(&self, info: &DeviceInfo, at: DateTime<Utc>) -> StoreResult<Device>;
+
+    /// All devices, ordered by name.
+    async fn devices(&self) -> StoreResult<Vec<Device>>;
+
+    /// One device by id.
+    async fn device(&self, id: DeviceId) -> StoreResult<Option<Device>>;
+
+    /// One device by its unique name.
+    async fn device_by_name(&self, name: &str) -> StoreResult<Option<Device>>;
+
+    /// Replaces the device's software set atomically and records what appeared and disappeared at `at`.
+    async fn replace_inventory(
+        &self,
+        device: DeviceId,
+        packages: &[InstalledPackage],
+        at: DateTime<Utc>,
+    ) -> StoreResult<InventoryDiff>;
+
+    /// The device's current software set.
+    async fn device_software(&self, device: DeviceId) -> StoreResult<Vec<InstalledPackage>>;
+
+    /// The device's recorded software changes, newest first.
+    async fn inventory_history(&self, device: DeviceId) -> StoreResult<Vec<InventoryChange>>;
+
+    /// Every device's current software set, as (device, package) pairs (for a full re-match).
+    async fn all_software(&self) -> StoreResult<Vec<(DeviceId, InstalledPackage)>>;
+
+    /// Replaces the device's open weaknesses atomically: rows not open before are opened at `at`
+    /// (first detected), open rows missing from `detected` are resolved at `at`, the rest stay as they are.
+    async fn replace_weaknesses(
+        &self,
+        device: DeviceId,
+        detected: &[DetectedWeakness],
+        at: DateTime<Utc>,
+    ) -> StoreResult<WeaknessDiff>;
+
+    /// Open weaknesses of every device.
+    async fn open_weaknesses(&self) -> StoreResult<Vec<Weakness>>;
+
+    /// Every weakness of one device, open and resolved.
+    async fn device_weaknesses(&self, device: DeviceId) -> StoreResult<Vec<Weakness>>;
+
+    /// Checks that the database answers (for health checks).
+    async fn ping(&self) -> StoreResult<()>;
+}
+
+/// Opens the store a URL names (`sqlite://path`, `sqlite::memory:`), applying migrations.
+pub async fn open(url: &str) -> StoreResult<std::sync::Arc<dyn Store>> {
+    let scheme = url.split(':').next().unwrap_or_default();
+    match scheme {
+        "sqlite" => Ok(std::sync::Arc::new(sqlite::SqliteStore::open(url).await?)),
+        "postgres" | "postgresql" => Err(StoreError::InvalidUrl {
+            url: url.to_string(),
+            reason: "the PostgreSQL backend is not built yet; use sqlite://PATH".into(),
+        }),
+        _ => Err(StoreError::InvalidUrl {
+            url: url.to_string(),
+            reason: "expected sqlite://PATH".into(),
+        }),
+    }
+}

@@ -1,0 +1,1185 @@
+//! The contract every `Store` backend meets, checked against a fresh in-memory and a fresh file SQLite database.
+//!
+//! Each check is a plain `async fn(Arc<dyn Store>)` that knows nothing of the backend, so a new backend
+//! (PostgreSQL) runs the same suite by adding one line to the `contract!` invocation at the bottom.
+//! Checks that need to open a database twice take its URL instead.
+
+use std::collections::HashSet;
+use std::slice;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use tempfile::TempDir;
+
+use bulwark_core::{
+    Advisory, Affected, Device, DeviceId, DeviceInfo, EcosystemRelease, Event, InstalledPackage,
+    Range, RangeKind, Severity, SeverityLevel, SoftwareKey, Weakness,
+};
+use bulwark_store::{
+    AdvisoryUpsertStats, DetectedWeakness, InventoryDiff, Store, StoreError, WeaknessDiff, open,
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// Backends.
+
+/// A freshly opened store and whatever must outlive it.
+struct Fresh {
+    store: Arc<dyn Store>,
+    /// The directory holding a file database; removed when the test ends.
+    _dir: Option<TempDir>,
+}
+
+/// A new private in-memory SQLite database.
+async fn sqlite_memory() -> Fresh {
+    Fresh {
+        store: open("sqlite::memory:").await.expect("open sqlite::memory:"),
+        _dir: None,
+    }
+}
+
+/// The URL of a new SQLite file (not yet created) in a new temporary directory.
+fn sqlite_file_url() -> (String, TempDir) {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let url = format!("sqlite://{}", dir.path().join("bulwark.db").display());
+    (url, dir)
+}
+
+/// A new SQLite file database.
+async fn sqlite_file() -> Fresh {
+    let (url, dir) = sqlite_file_url();
+    Fresh {
+        store: open(&url).await.expect("open sqlite file"),
+        _dir: Some(dir),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Test data.
+
+/// A time `secs` seconds after a fixed base.
+fn at(secs: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(1_750_000_000 + secs, 0).expect("valid time")
+}
+
+fn eco(raw: &str) -> EcosystemRelease {
+    EcosystemRelease::parse(raw).expect("known ecosystem")
+}
+
+fn advisory(id: &str, modified: &str, summary: &str) -> Advisory {
+    Advisory {
+        id: id.to_string(),
+        aliases: vec![format!("CVE-2024-{}", id.len())],
+        related: vec![],
+        modified: modified.to_string(),
+        published: Some("2023-12-01T00:00:00Z".to_string()),
+        withdrawn: None,
+        summary: Some(summary.to_string()),
+        details: Some("A longer *Markdown* description.".to_string()),
+        severity: Some(Severity {
+            level: SeverityLevel::High,
+            score: Some(7.5),
+            vector: Some("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H".to_string()),
+        }),
+        affected: vec![Affected {
+            ecosystem: eco("crates.io"),
+            name: format!("crate-{id}"),
+            purl: Some(format!("pkg:cargo/crate-{id}")),
+            ranges: vec![Range {
+                kind: RangeKind::Semver,
+                repo: None,
+                events: vec![
+                    Event::Introduced("0".to_string()),
+                    Event::Fixed("1.2.3".to_string()),
+                ],
+            }],
+            versions: vec!["1.0.0".to_string()],
+            informational: None,
+        }],
+        informational: None,
+        references: vec![format!("https://example.invalid/{id}")],
+    }
+}
+
+fn stats(inserted: u64, updated: u64, unchanged: u64, changed: &[&str]) -> AdvisoryUpsertStats {
+    AdvisoryUpsertStats {
+        inserted,
+        updated,
+        unchanged,
+        changed_ids: changed.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+fn pkg(ecosystem: &str, name: &str, version: &str) -> InstalledPackage {
+    InstalledPackage::new(eco(ecosystem), name, version)
+}
+
+/// A Debian binary package built from a differently named source package.
+fn deb(name: &str, version: &str, source: &str, source_version: &str) -> InstalledPackage {
+    InstalledPackage {
+        source_name: Some(source.to_string()),
+        source_version: Some(source_version.to_string()),
+        purl: Some(format!("pkg:deb/debian/{name}@{version}?distro=debian-12")),
+        cpe: Some(format!("cpe:2.3:a:debian:{name}:{version}:*:*:*:*:*:*:*")),
+        ..pkg("Debian:12", name, version)
+    }
+}
+
+fn key(ecosystem: &str, name: &str, version: &str) -> SoftwareKey {
+    SoftwareKey {
+        ecosystem: eco(ecosystem),
+        name: name.to_string(),
+        version: version.to_string(),
+    }
+}
+
+fn detected(software: &SoftwareKey, vulnerability: &str, advisories: &[&str]) -> DetectedWeakness {
+    DetectedWeakness {
+        software: software.clone(),
+        vulnerability_id: vulnerability.to_string(),
+        advisory_ids: advisories.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+fn info(name: &str) -> DeviceInfo {
+    DeviceInfo {
+        name: name.to_string(),
+        ..DeviceInfo::default()
+    }
+}
+
+async fn new_device(store: &Arc<dyn Store>, name: &str) -> Device {
+    store
+        .upsert_device(&info(name), at(0))
+        .await
+        .expect("upsert device")
+}
+
+fn set(packages: &[InstalledPackage]) -> HashSet<InstalledPackage> {
+    packages.iter().cloned().collect()
+}
+
+/// The weaknesses of `list` for one software key and vulnerability, as (first detected, resolved) pairs.
+fn periods(
+    list: &[Weakness],
+    software: &SoftwareKey,
+    vulnerability: &str,
+) -> Vec<(DateTime<Utc>, Option<DateTime<Utc>>)> {
+    let mut out: Vec<_> = list
+        .iter()
+        .filter(|w| &w.software == software && w.vulnerability_id == vulnerability)
+        .map(|w| (w.first_detected, w.resolved))
+        .collect();
+    out.sort();
+    out
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Advisories.
+
+/// Re-importing a record replaces it only when its `modified` is a later instant; times are compared
+/// as instants, not as text.
+async fn advisory_reimport_replaces_only_newer(store: Arc<dyn Store>) {
+    let id = "RUSTSEC-2024-0001";
+    let first = advisory(id, "2024-01-01T09:00:00Z", "first");
+    assert_eq!(
+        store
+            .upsert_advisories(slice::from_ref(&first))
+            .await
+            .unwrap(),
+        stats(1, 0, 0, &[id])
+    );
+    assert_eq!(store.advisory(id).await.unwrap(), Some(first.clone()));
+
+    let same_time = advisory(id, "2024-01-01T09:00:00Z", "same time, other text");
+    assert_eq!(
+        store.upsert_advisories(&[same_time]).await.unwrap(),
+        stats(0, 0, 1, &[])
+    );
+    // Later as text, an hour earlier as an instant.
+    let older = advisory(id, "2024-01-01T10:00:00+02:00", "older");
+    assert_eq!(
+        store.upsert_advisories(&[older]).await.unwrap(),
+        stats(0, 0, 1, &[])
+    );
+    assert_eq!(store.advisory(id).await.unwrap(), Some(first));
+
+    // Earlier as text ('.' sorts before 'Z'), half a second later as an instant.
+    let mut newer = advisory(id, "2024-01-01T09:00:00.5Z", "newer");
+    newer.withdrawn = Some("2024-02-01T00:00:00Z".to_string());
+    assert_eq!(
+        store.upsert_advisories(&[newer.clone()]).await.unwrap(),
+        stats(0, 1, 0, &[id])
+    );
+    assert_eq!(store.advisory(id).await.unwrap(), Some(newer.clone()));
+    assert_eq!(store.advisories().await.unwrap(), vec![newer]);
+    assert_eq!(store.advisory("RUSTSEC-2024-9999").await.unwrap(), None);
+    assert_eq!(
+        store.upsert_advisories(&[]).await.unwrap(),
+        stats(0, 0, 0, &[])
+    );
+}
+
+/// Within one batch, the record with the latest `modified` wins for its id (the first given on a tie);
+/// the others count as unchanged, so the counts add up to the batch size.
+async fn duplicate_ids_in_one_batch_keep_the_newest(store: Arc<dyn Store>) {
+    let batch = [
+        advisory("A", "2024-01-01T00:00:00Z", "a1"),
+        advisory("B", "2024-01-01T00:00:00Z", "b1"),
+        advisory("A", "2024-03-01T00:00:00Z", "a3"),
+        advisory("A", "2024-02-01T00:00:00Z", "a2"),
+    ];
+    assert_eq!(
+        store.upsert_advisories(&batch).await.unwrap(),
+        stats(2, 0, 2, &["A", "B"])
+    );
+    assert_eq!(
+        store
+            .advisory("A")
+            .await
+            .unwrap()
+            .unwrap()
+            .summary
+            .as_deref(),
+        Some("a3")
+    );
+
+    let batch = [
+        advisory("A", "2024-03-01T00:00:00Z", "same as stored"),
+        advisory("A", "2024-04-01T00:00:00Z", "first of the tie"),
+        advisory("A", "2024-04-01T00:00:00Z", "second of the tie"),
+    ];
+    assert_eq!(
+        store.upsert_advisories(&batch).await.unwrap(),
+        stats(0, 1, 2, &["A"])
+    );
+    assert_eq!(
+        store
+            .advisory("A")
+            .await
+            .unwrap()
+            .unwrap()
+            .summary
+            .as_deref(),
+        Some("first of the tie")
+    );
+    let mut ids: Vec<String> = store
+        .advisories()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.id)
+        .collect();
+    ids.sort();
+    assert_eq!(ids, ["A", "B"]);
+}
+
+/// A batch with one bad record stores nothing of the batch, and reports an error.
+async fn failing_batch_changes_nothing(store: Arc<dyn Store>) {
+    let stored = advisory("A", "2024-01-01T00:00:00Z", "stored");
+    store
+        .upsert_advisories(slice::from_ref(&stored))
+        .await
+        .unwrap();
+
+    let bad_modified = [
+        advisory("A", "2024-06-01T00:00:00Z", "would update"),
+        advisory("B", "2024-06-01T00:00:00Z", "would insert"),
+        advisory("C", "last Tuesday", "bad time"),
+    ];
+    assert!(store.upsert_advisories(&bad_modified).await.is_err());
+    let mut bad_withdrawn = advisory("D", "2024-06-01T00:00:00Z", "bad withdrawn");
+    bad_withdrawn.withdrawn = Some("2024-13-45".to_string());
+    let batch = [
+        advisory("B", "2024-06-01T00:00:00Z", "would insert"),
+        bad_withdrawn,
+    ];
+    assert!(store.upsert_advisories(&batch).await.is_err());
+
+    assert_eq!(store.advisories().await.unwrap(), vec![stored]);
+}
+
+/// Ten thousand advisories go in as one batch in reasonable time, and re-importing them is counted right.
+async fn large_batch_is_one_quick_call(store: Arc<dyn Store>) {
+    let batch: Vec<Advisory> = (0..10_000)
+        .map(|i| advisory(&format!("GHSA-{i:05}"), "2024-01-01T00:00:00Z", "bulk"))
+        .collect();
+    let started = Instant::now();
+    let got = store.upsert_advisories(&batch).await.unwrap();
+    let took = started.elapsed();
+    assert_eq!(
+        (
+            got.inserted,
+            got.updated,
+            got.unchanged,
+            got.changed_ids.len()
+        ),
+        (10_000, 0, 0, 10_000)
+    );
+    // A generous bound (debug build, busy shared machine); one transaction per record would exceed it.
+    assert!(
+        took < Duration::from_secs(30),
+        "10,000 advisories took {took:?}"
+    );
+
+    let reimport: Vec<Advisory> = batch
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let modified = if i % 2 == 0 {
+                "2024-05-01T00:00:00Z"
+            } else {
+                "2024-01-01T00:00:00Z"
+            };
+            advisory(&a.id, modified, "bulk again")
+        })
+        .collect();
+    let got = store.upsert_advisories(&reimport).await.unwrap();
+    assert_eq!(
+        (
+            got.inserted,
+            got.updated,
+            got.unchanged,
+            got.changed_ids.len()
+        ),
+        (0, 5_000, 5_000, 5_000)
+    );
+    let all = store.advisories().await.unwrap();
+    assert_eq!(all.len(), 10_000);
+    assert_eq!(
+        all.iter()
+            .filter(|a| a.summary.as_deref() == Some("bulk again"))
+            .count(),
+        5_000
+    );
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Devices.
+
+/// Creation sets both times; later upserts move `last_seen` only and keep fields not given.
+async fn device_upsert_keeps_what_is_not_given(store: Arc<dyn Store>) {
+    let full = DeviceInfo {
+        name: "web-01".to_string(),
+        os: Some("Debian 12".to_string()),
+        group: Some("dmz".to_string()),
+        tags: vec!["internet-facing".to_string(), "pci".to_string()],
+    };
+    let created = store.upsert_device(&full, at(10)).await.unwrap();
+    assert_eq!(
+        (
+            created.name.as_str(),
+            created.os.as_deref(),
+            created.group.as_deref()
+        ),
+        ("web-01", Some("Debian 12"), Some("dmz"))
+    );
+    assert_eq!(created.tags, ["internet-facing", "pci"]);
+    assert_eq!((created.first_seen, created.last_seen), (at(10), at(10)));
+
+    let sparse = DeviceInfo {
+        name: "web-01".to_string(),
+        os: Some("  ".to_string()),
+        group: None,
+        tags: vec![],
+    };
+    let seen = store.upsert_device(&sparse, at(20)).await.unwrap();
+    assert_eq!(
+        seen,
+        Device {
+            last_seen: at(20),
+            ..created.clone()
+        }
+    );
+
+    let changed = DeviceInfo {
+        name: "web-01".to_string(),
+        os: Some("Debian 13".to_string()),
+        group: Some("core".to_string()),
+        tags: vec!["internal".to_string()],
+    };
+    let updated = store.upsert_device(&changed, at(30)).await.unwrap();
+    assert_eq!(
+        updated,
+        Device {
+            id: created.id,
+            name: "web-01".to_string(),
+            os: Some("Debian 13".to_string()),
+            group: Some("core".to_string()),
+            tags: vec!["internal".to_string()],
+            first_seen: at(10),
+            last_seen: at(30),
+        }
+    );
+    assert_eq!(
+        store.device(created.id).await.unwrap(),
+        Some(updated.clone())
+    );
+
+    let blank = store
+        .upsert_device(
+            &DeviceInfo {
+                os: Some(String::new()),
+                ..info("db-01")
+            },
+            at(40),
+        )
+        .await
+        .unwrap();
+    assert_eq!((blank.os, blank.group, blank.tags), (None, None, vec![]));
+    assert_ne!(blank.id, created.id);
+}
+
+/// Devices are listed by name and found by id and by exact name.
+async fn devices_are_listed_and_found(store: Arc<dyn Store>) {
+    let names = ["mail", "db", "web", "app"];
+    let mut created = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        created.push(
+            store
+                .upsert_device(&info(name), at(i as i64))
+                .await
+                .unwrap(),
+        );
+    }
+    let listed: Vec<String> = store
+        .devices()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| d.name)
+        .collect();
+    assert_eq!(listed, ["app", "db", "mail", "web"]);
+    let ids: HashSet<DeviceId> = created.iter().map(|d| d.id).collect();
+    assert_eq!(ids.len(), names.len(), "ids are distinct");
+    for d in &created {
+        assert_eq!(store.device(d.id).await.unwrap().as_ref(), Some(d));
+        assert_eq!(
+            store.device_by_name(&d.name).await.unwrap().as_ref(),
+            Some(d)
+        );
+    }
+    assert_eq!(store.device_by_name("WEB").await.unwrap(), None);
+    let unused = DeviceId(created.iter().map(|d| d.id.0).max().unwrap() + 1000);
+    assert_eq!(store.device(unused).await.unwrap(), None);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Inventories.
+
+/// The changes expected at one time: (`appeared` or `disappeared`, package).
+type Changes<'a> = &'a [(&'a str, InstalledPackage)];
+
+/// Checks a history: newest first, and per ingest exactly the given changes (in any order).
+fn assert_history(
+    history: &[bulwark_store::InventoryChange],
+    expected: &[(DateTime<Utc>, Changes<'_>)],
+) {
+    assert!(
+        history.windows(2).all(|w| w[0].at >= w[1].at),
+        "history is newest first"
+    );
+    let mut at_times: Vec<DateTime<Utc>> = history.iter().map(|c| c.at).collect();
+    at_times.dedup();
+    let expected_times: Vec<DateTime<Utc>> = expected.iter().map(|(t, _)| *t).collect();
+    assert_eq!(at_times, expected_times);
+    for (time, changes) in expected {
+        let got: Vec<(String, InstalledPackage)> = history
+            .iter()
+            .filter(|c| c.at == *time)
+            .map(|c| (c.change.clone(), c.package.clone()))
+            .collect();
+        let want: Vec<(String, InstalledPackage)> = changes
+            .iter()
+            .map(|(c, p)| (c.to_string(), p.clone()))
+            .collect();
+        assert_eq!(got.len(), want.len(), "changes at {time}");
+        assert_eq!(
+            got.into_iter().collect::<HashSet<_>>(),
+            want.into_iter().collect::<HashSet<_>>(),
+            "changes at {time}"
+        );
+    }
+}
+
+/// Replacing a software set reports and records what appeared and disappeared, and nothing when
+/// nothing changed.
+async fn inventory_replace_reports_diff_and_history(store: Arc<dyn Store>) {
+    let device = new_device(&store, "web-01").await.id;
+    let openssl = deb("libssl3", "3.0.11-1~deb12u2", "openssl", "3.0.11-1~deb12u2");
+    let serde_old = pkg("crates.io", "serde", "1.0.100");
+    let serde_new = pkg("crates.io", "serde", "1.0.200");
+    let django = pkg("PyPI", "django", "4.2.1");
+
+    // Duplicates in the input count once.
+    let first = [openssl.clone(), serde_old.clone(), openssl.clone()];
+    let diff = store
+        .replace_inventory(device, &first, at(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        set(&diff.appeared),
+        set(&[openssl.clone(), serde_old.clone()])
+    );
+    assert_eq!(diff.appeared.len(), 2);
+    assert!(diff.disappeared.is_empty());
+    assert_eq!(
+        set(&store.device_software(device).await.unwrap()),
+        set(&first)
+    );
+
+    let second = [serde_new.clone(), openssl.clone(), django.clone()];
+    let diff = store
+        .replace_inventory(device, &second, at(2))
+        .await
+        .unwrap();
+    assert_eq!(
+        set(&diff.appeared),
+        set(&[serde_new.clone(), django.clone()])
+    );
+    assert_eq!(diff.disappeared, slice::from_ref(&serde_old));
+    let now = store.device_software(device).await.unwrap();
+    assert_eq!((now.len(), set(&now)), (3, set(&second)));
+
+    // The same set again: no change, no history.
+    let same = store
+        .replace_inventory(device, &second, at(3))
+        .await
+        .unwrap();
+    assert_eq!(same, InventoryDiff::default());
+
+    let diff = store.replace_inventory(device, &[], at(4)).await.unwrap();
+    assert!(diff.appeared.is_empty());
+    assert_eq!(set(&diff.disappeared), set(&second));
+    assert!(store.device_software(device).await.unwrap().is_empty());
+
+    let history = store.inventory_history(device).await.unwrap();
+    assert_history(
+        &history,
+        &[
+            (
+                at(4),
+                &[
+                    ("disappeared", serde_new.clone()),
+                    ("disappeared", openssl.clone()),
+                    ("disappeared", django.clone()),
+                ],
+            ),
+            (
+                at(2),
+                &[
+                    ("appeared", serde_new),
+                    ("appeared", django),
+                    ("disappeared", serde_old.clone()),
+                ],
+            ),
+            (at(1), &[("appeared", openssl), ("appeared", serde_old)]),
+        ],
+    );
+}
+
+/// Software sets are per device; `all_software` returns every device's pairs.
+async fn inventories_are_per_device(store: Arc<dyn Store>) {
+    let a = new_device(&store, "a").await.id;
+    let b = new_device(&store, "b").await.id;
+    let alpine = InstalledPackage {
+        source_name: Some("openssl".to_string()),
+        ..pkg("Alpine:v3.18", "libcrypto3", "3.1.4-r0")
+    };
+    let a_set = [alpine.clone(), pkg("npm", "lodash", "4.17.20")];
+    let b_set = [
+        alpine.clone(),
+        pkg("Go", "github.com/BurntSushi/toml", "v1.2.0"),
+    ];
+    store.replace_inventory(a, &a_set, at(1)).await.unwrap();
+    store.replace_inventory(b, &b_set, at(1)).await.unwrap();
+    store
+        .replace_inventory(b, &b_set[1..], at(2))
+        .await
+        .unwrap();
+
+    assert_eq!(set(&store.device_software(a).await.unwrap()), set(&a_set));
+    assert_eq!(store.device_software(b).await.unwrap(), &b_set[1..]);
+    let all: HashSet<(DeviceId, InstalledPackage)> =
+        store.all_software().await.unwrap().into_iter().collect();
+    let want: HashSet<(DeviceId, InstalledPackage)> = a_set
+        .iter()
+        .map(|p| (a, p.clone()))
+        .chain([(b, b_set[1].clone())])
+        .collect();
+    assert_eq!(all, want);
+    assert_eq!(store.inventory_history(a).await.unwrap().len(), 2);
+    assert_eq!(store.inventory_history(b).await.unwrap().len(), 3);
+}
+
+/// Writing for a device that does not exist is `NotFound` and stores nothing; reading it is empty.
+async fn unknown_device_is_not_found(store: Arc<dyn Store>) {
+    let real = new_device(&store, "real").await.id;
+    let ghost = DeviceId(real.0 + 1000);
+    let packages = [pkg("npm", "left-pad", "1.0.0")];
+    let result = store.replace_inventory(ghost, &packages, at(1)).await;
+    assert!(matches!(result, Err(StoreError::NotFound(_))), "{result:?}");
+    let weakness = [detected(
+        &key("npm", "left-pad", "1.0.0"),
+        "CVE-2020-0001",
+        &["GHSA-x"],
+    )];
+    let result = store.replace_weaknesses(ghost, &weakness, at(1)).await;
+    assert!(matches!(result, Err(StoreError::NotFound(_))), "{result:?}");
+    assert!(store.device_software(ghost).await.unwrap().is_empty());
+    assert!(store.inventory_history(ghost).await.unwrap().is_empty());
+    assert!(store.device_weaknesses(ghost).await.unwrap().is_empty());
+    assert!(store.all_software().await.unwrap().is_empty());
+    assert!(store.open_weaknesses().await.unwrap().is_empty());
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Weaknesses.
+
+/// Weaknesses open at first detection, stay open with their first detection while detected, resolve
+/// when no longer detected, and a weakness that comes back opens a new row (the old period is kept).
+async fn weaknesses_open_keep_resolve_and_reopen(store: Arc<dyn Store>) {
+    let device = new_device(&store, "web-01").await.id;
+    let openssl = key("Debian:12", "openssl", "3.0.11-1~deb12u2");
+    let serde = key("crates.io", "serde", "1.0.100");
+    let w1 = detected(&openssl, "CVE-2024-0001", &["DSA-1"]);
+    let w2 = detected(&openssl, "CVE-2024-0002", &["DSA-2"]);
+    let w3 = detected(&serde, "CVE-2024-0003", &["GHSA-3", "RUSTSEC-3"]);
+
+    let diff = store
+        .replace_weaknesses(device, &[w1.clone(), w2.clone()], at(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        diff,
+        WeaknessDiff {
+            opened: 2,
+            resolved: 0,
+            kept: 0
+        }
+    );
+    // The same key twice in one call is one weakness.
+    let diff = store
+        .replace_weaknesses(device, &[w1.clone(), w3.clone(), w1.clone()], at(2))
+        .await
+        .unwrap();
+    assert_eq!(
+        diff,
+        WeaknessDiff {
+            opened: 1,
+            resolved: 1,
+            kept: 1
+        }
+    );
+    let diff = store
+        .replace_weaknesses(device, &[w1.clone(), w3.clone()], at(3))
+        .await
+        .unwrap();
+    assert_eq!(
+        diff,
+        WeaknessDiff {
+            opened: 0,
+            resolved: 0,
+            kept: 2
+        }
+    );
+    let diff = store
+        .replace_weaknesses(device, &[w1.clone(), w2.clone()], at(4))
+        .await
+        .unwrap();
+    assert_eq!(
+        diff,
+        WeaknessDiff {
+            opened: 1,
+            resolved: 1,
+            kept: 1
+        }
+    );
+
+    let all = store.device_weaknesses(device).await.unwrap();
+    assert_eq!(all.len(), 4);
+    assert!(all.iter().all(|w| w.device_id == device));
+    assert_eq!(periods(&all, &openssl, "CVE-2024-0001"), [(at(1), None)]);
+    assert_eq!(
+        periods(&all, &openssl, "CVE-2024-0002"),
+        [(at(1), Some(at(2))), (at(4), None)]
+    );
+    assert_eq!(
+        periods(&all, &serde, "CVE-2024-0003"),
+        [(at(2), Some(at(4)))]
+    );
+    let w3_row = all
+        .iter()
+        .find(|w| w.vulnerability_id == "CVE-2024-0003")
+        .unwrap();
+    assert_eq!(w3_row.advisory_ids, ["GHSA-3", "RUSTSEC-3"]);
+
+    let open = store.open_weaknesses().await.unwrap();
+    assert_eq!(open.len(), 2);
+    assert!(open.iter().all(|w| w.resolved.is_none()));
+
+    // A kept weakness keeps its first detection; the advisories reporting it follow the new data.
+    let w1_more = detected(&openssl, "CVE-2024-0001", &["DLA-9", "DSA-1"]);
+    let diff = store
+        .replace_weaknesses(device, &[w1_more, w2.clone()], at(5))
+        .await
+        .unwrap();
+    assert_eq!(
+        diff,
+        WeaknessDiff {
+            opened: 0,
+            resolved: 0,
+            kept: 2
+        }
+    );
+    let open = store.open_weaknesses().await.unwrap();
+    let w1_row = open
+        .iter()
+        .find(|w| w.vulnerability_id == "CVE-2024-0001")
+        .unwrap();
+    assert_eq!(
+        (w1_row.first_detected, w1_row.advisory_ids.clone()),
+        (at(1), vec!["DLA-9".into(), "DSA-1".into()])
+    );
+
+    // Nothing detected: everything open resolves.
+    let diff = store.replace_weaknesses(device, &[], at(6)).await.unwrap();
+    assert_eq!(
+        diff,
+        WeaknessDiff {
+            opened: 0,
+            resolved: 2,
+            kept: 0
+        }
+    );
+    assert!(store.open_weaknesses().await.unwrap().is_empty());
+    let all = store.device_weaknesses(device).await.unwrap();
+    assert_eq!(
+        periods(&all, &openssl, "CVE-2024-0001"),
+        [(at(1), Some(at(6)))]
+    );
+    assert_eq!(
+        periods(&all, &openssl, "CVE-2024-0002"),
+        [(at(1), Some(at(2))), (at(4), Some(at(6)))]
+    );
+}
+
+/// The same weakness on two devices is two rows; replacing one device's set leaves the other alone,
+/// and a different release or version is a different weakness.
+async fn weaknesses_are_per_device_and_software(store: Arc<dyn Store>) {
+    let a = new_device(&store, "a").await.id;
+    let b = new_device(&store, "b").await.id;
+    let deb12 = key("Debian:12", "openssl", "3.0.11");
+    let deb11 = key("Debian:11", "openssl", "3.0.11");
+    let no_release = key("Debian", "openssl", "3.0.11");
+    let newer = key("Debian:12", "openssl", "3.0.13");
+    let all_four = [
+        detected(&deb12, "CVE-1", &["DSA-1"]),
+        detected(&deb11, "CVE-1", &["DSA-1"]),
+        detected(&no_release, "CVE-1", &["DSA-1"]),
+        detected(&newer, "CVE-1", &["DSA-1"]),
+    ];
+    let diff = store.replace_weaknesses(a, &all_four, at(1)).await.unwrap();
+    assert_eq!(diff.opened, 4);
+    store
+        .replace_weaknesses(b, &all_four[..1], at(1))
+        .await
+        .unwrap();
+    let diff = store.replace_weaknesses(a, &all_four, at(2)).await.unwrap();
+    assert_eq!(
+        diff,
+        WeaknessDiff {
+            opened: 0,
+            resolved: 0,
+            kept: 4
+        }
+    );
+
+    let diff = store.replace_weaknesses(b, &[], at(3)).await.unwrap();
+    assert_eq!(diff.resolved, 1);
+    let open = store.open_weaknesses().await.unwrap();
+    assert_eq!(open.len(), 4);
+    assert!(
+        open.iter()
+            .all(|w| w.device_id == a && w.first_detected == at(1))
+    );
+    let softwares: HashSet<SoftwareKey> = open.iter().map(|w| w.software.clone()).collect();
+    assert_eq!(
+        softwares,
+        [deb12, deb11, no_release, newer].into_iter().collect()
+    );
+    assert_eq!(store.device_weaknesses(b).await.unwrap().len(), 1);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Robustness.
+
+/// One device's ingest, repeated: device, inventory, weaknesses and advisories, as the server does it.
+async fn ingest_rounds(store: Arc<dyn Store>, host: usize, rounds: i64) -> DeviceId {
+    let name = format!("host-{host}");
+    let vulnerable = key("PyPI", &format!("fixed-{host}"), "1.0");
+    let mut device = None;
+    for round in 0..rounds {
+        let os = format!("Debian 12.{round}");
+        let d = store
+            .upsert_device(
+                &DeviceInfo {
+                    os: Some(os),
+                    ..info(&name)
+                },
+                at(round),
+            )
+            .await
+            .unwrap();
+        let packages = round_packages(host, round);
+        store
+            .replace_inventory(d.id, &packages, at(round))
+            .await
+            .unwrap();
+        let found = if round % 2 == 0 {
+            vec![detected(&vulnerable, "CVE-1", &["PYSEC-1"])]
+        } else {
+            vec![]
+        };
+        store
+            .replace_weaknesses(d.id, &found, at(round))
+            .await
+            .unwrap();
+        let advisories: Vec<Advisory> = (0..20)
+            .map(|i| {
+                advisory(
+                    &format!("H{host}-{i}"),
+                    &format!("2024-01-01T00:00:{round:02}Z"),
+                    "x",
+                )
+            })
+            .collect();
+        store.upsert_advisories(&advisories).await.unwrap();
+        device = Some(d.id);
+    }
+    device.expect("at least one round")
+}
+
+/// 40 packages of which the first 10 change version every round.
+fn round_packages(host: usize, round: i64) -> Vec<InstalledPackage> {
+    (0..40)
+        .map(|i| {
+            let version = if i < 10 {
+                format!("1.{round}")
+            } else {
+                "1.0".to_string()
+            };
+            pkg("PyPI", &format!("h{host}-p{i}"), &version)
+        })
+        .collect()
+}
+
+/// Two tasks ingesting different devices at once leave both devices exactly as ingested.
+async fn concurrent_ingests_do_not_interfere(store: Arc<dyn Store>) {
+    const ROUNDS: i64 = 15;
+    let tasks: Vec<_> = (0..2)
+        .map(|host| tokio::spawn(ingest_rounds(store.clone(), host, ROUNDS)))
+        .collect();
+    let mut ids = Vec::new();
+    for task in tasks {
+        ids.push(task.await.expect("ingest task"));
+    }
+    for (host, id) in ids.into_iter().enumerate() {
+        let device = store.device(id).await.unwrap().unwrap();
+        assert_eq!(device.name, format!("host-{host}"));
+        assert_eq!(
+            (device.first_seen, device.last_seen),
+            (at(0), at(ROUNDS - 1))
+        );
+        assert_eq!(
+            device.os.as_deref(),
+            Some(format!("Debian 12.{}", ROUNDS - 1).as_str())
+        );
+        assert_eq!(
+            set(&store.device_software(id).await.unwrap()),
+            set(&round_packages(host, ROUNDS - 1))
+        );
+        // 40 appear in the first round, then 10 appear and 10 disappear every round.
+        assert_eq!(
+            store.inventory_history(id).await.unwrap().len() as i64,
+            40 + (ROUNDS - 1) * 20
+        );
+        let weaknesses = store.device_weaknesses(id).await.unwrap();
+        let expected: Vec<_> = (0..ROUNDS)
+            .step_by(2)
+            .map(|r| (at(r), (r + 1 < ROUNDS).then(|| at(r + 1))))
+            .collect();
+        assert_eq!(
+            periods(
+                &weaknesses,
+                &key("PyPI", &format!("fixed-{host}"), "1.0"),
+                "CVE-1"
+            ),
+            expected
+        );
+    }
+    assert_eq!(store.devices().await.unwrap().len(), 2);
+    assert_eq!(store.advisories().await.unwrap().len(), 40);
+    assert_eq!(store.all_software().await.unwrap().len(), 80);
+}
+
+/// Non-ASCII text (combining marks, emoji, right-to-left) and multi-megabyte strings come back unchanged;
+/// names are compared exactly (composed and decomposed `é` are two devices).
+async fn unicode_and_huge_strings_round_trip(store: Arc<dyn Store>) {
+    let composed = "serveur-é-主机-🦀-שרת";
+    let decomposed = "serveur-e\u{301}-主机-🦀-שרת";
+    let device_info = DeviceInfo {
+        name: composed.to_string(),
+        os: Some("Debian 12 “bookworm” — ünïcödé".to_string()),
+        group: Some("\u{202e}gnol".to_string()),
+        tags: vec!["zoné".to_string(), "🔥".to_string(), "x".repeat(100_000)],
+    };
+    let a = store.upsert_device(&device_info, at(1)).await.unwrap();
+    let b = store.upsert_device(&info(decomposed), at(1)).await.unwrap();
+    assert_ne!(a.id, b.id);
+    let found = store.device_by_name(composed).await.unwrap().unwrap();
+    assert_eq!(
+        (found.os, found.group, found.tags),
+        (device_info.os, device_info.group, device_info.tags)
+    );
+    assert_eq!(
+        store.device_by_name(decomposed).await.unwrap().unwrap().id,
+        b.id
+    );
+
+    let huge_name = "ü".repeat(300_000);
+    let package = InstalledPackage {
+        purl: Some(format!("pkg:npm/{}", "%F0%9F%A6%80".repeat(100_000))),
+        cpe: Some("cpe:2.3:a:ünï:çødé:*:*:*:*:*:*:*:*".to_string()),
+        source_name: Some("ソース".to_string()),
+        source_version: Some("1.0~ß".to_string()),
+        ..pkg("npm", &huge_name, "1.0.0-ß🦀")
+    };
+    store
+        .replace_inventory(a.id, slice::from_ref(&package), at(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.device_software(a.id).await.unwrap(),
+        slice::from_ref(&package)
+    );
+    assert_eq!(
+        store.inventory_history(a.id).await.unwrap()[0].package,
+        package
+    );
+
+    let software = key("npm", &huge_name, "1.0.0-ß🦀");
+    let weakness = detected(&software, "CVE-2024-ünï", &["GHSA-çødé", "ÆØÅ-1"]);
+    store
+        .replace_weaknesses(a.id, &[weakness], at(1))
+        .await
+        .unwrap();
+    let open = store.open_weaknesses().await.unwrap();
+    assert_eq!(
+        (&open[0].software, open[0].vulnerability_id.as_str()),
+        (&software, "CVE-2024-ünï")
+    );
+    assert_eq!(open[0].advisory_ids, ["GHSA-çødé", "ÆØÅ-1"]);
+
+    let mut big = advisory("GHSA-ünï-çødé", "2024-01-01T00:00:00Z", "résumé 🦀");
+    big.details = Some("𝔘𝔫𝔦𝔠𝔬𝔡𝔢 ".repeat(150_000));
+    big.references = (0..1_000)
+        .map(|i| format!("https://example.invalid/ü/{i}"))
+        .collect();
+    store.upsert_advisories(&[big.clone()]).await.unwrap();
+    assert_eq!(store.advisory(&big.id).await.unwrap(), Some(big));
+}
+
+/// The store answers a health check.
+async fn ping_answers(store: Arc<dyn Store>) {
+    store.ping().await.unwrap();
+    new_device(&store, "after-ping").await;
+    store.ping().await.unwrap();
+}
+
+/// Everything written survives closing the store and opening the same URL again, and opening an
+/// already migrated database migrates nothing twice.
+async fn reopening_keeps_data(url: &str) {
+    let package = deb("libssl3", "3.0.11", "openssl", "3.0.11");
+    let software = key("Debian:12", "openssl", "3.0.11");
+    let stored_advisory = advisory("DSA-5000-1", "2024-01-01T00:00:00Z", "kept");
+    let device = {
+        let store = open(url).await.unwrap();
+        store
+            .upsert_advisories(slice::from_ref(&stored_advisory))
+            .await
+            .unwrap();
+        let device = store
+            .upsert_device(
+                &DeviceInfo {
+                    os: Some("Debian 12".into()),
+                    ..info("kept")
+                },
+                at(1),
+            )
+            .await
+            .unwrap();
+        store
+            .replace_inventory(device.id, slice::from_ref(&package), at(1))
+            .await
+            .unwrap();
+        store
+            .replace_weaknesses(
+                device.id,
+                &[detected(&software, "CVE-1", &["DSA-5000-1"])],
+                at(1),
+            )
+            .await
+            .unwrap();
+        device
+    };
+    let store = open(url).await.unwrap();
+    assert_eq!(store.advisories().await.unwrap(), vec![stored_advisory]);
+    assert_eq!(store.devices().await.unwrap(), vec![device.clone()]);
+    assert_eq!(store.device_software(device.id).await.unwrap(), [package]);
+    assert_eq!(store.inventory_history(device.id).await.unwrap().len(), 1);
+    assert_eq!(
+        periods(&store.open_weaknesses().await.unwrap(), &software, "CVE-1"),
+        [(at(1), None)]
+    );
+    let again = store.upsert_device(&info("kept"), at(2)).await.unwrap();
+    assert_eq!(
+        (again.id, again.first_seen, again.os),
+        (device.id, at(1), Some("Debian 12".into()))
+    );
+    store.ping().await.unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The suite, per backend.
+
+/// Runs every check against a fresh store of each backend, one `#[tokio::test]` per pair.
+macro_rules! contract {
+    (backends: [$($backend:ident),* $(,)?], checks: $checks:tt) => {
+        $( contract!(@backend $backend $checks); )*
+    };
+    (@backend $backend:ident [$($check:ident),* $(,)?]) => {
+        mod $backend {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $check() {
+                    let fresh = super::$backend().await;
+                    super::$check(fresh.store.clone()).await;
+                }
+            )*
+        }
+    };
+}
+
+contract! {
+    backends: [sqlite_memory, sqlite_file],
+    checks: [
+        advisory_reimport_replaces_only_newer,
+        duplicate_ids_in_one_batch_keep_the_newest,
+        failing_batch_changes_nothing,
+        large_batch_is_one_quick_call,
+        device_upsert_keeps_what_is_not_given,
+        devices_are_listed_and_found,
+        inventory_replace_reports_diff_and_history,
+        inventories_are_per_device,
+        unknown_device_is_not_found,
+        weaknesses_open_keep_resolve_and_reopen,
+        weaknesses_are_per_device_and_software,
+        concurrent_ingests_do_not_interfere,
+        unicode_and_huge_strings_round_trip,
+        ping_answers,
+    ]
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// SQLite-specific: URLs and files.
+
+#[tokio::test]
+async fn sqlite_file_keeps_data_when_reopened() {
+    let (url, _dir) = sqlite_file_url();
+    reopening_keeps_data(&url).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_stores_on_one_file_see_each_others_writes() {
+    let (url, _dir) = sqlite_file_url();
+    let first = open(&url).await.unwrap();
+    let second = open(&url).await.unwrap();
+    let a = new_device(&first, "from-first").await;
+    assert_eq!(
+        second.device_by_name("from-first").await.unwrap().as_ref(),
+        Some(&a)
+    );
+    let packages = [pkg("npm", "a", "1")];
+    let advisories = [advisory("A", "2024-01-01T00:00:00Z", "a")];
+    let (x, y) = tokio::join!(
+        first.replace_inventory(a.id, &packages, at(1)),
+        second.upsert_advisories(&advisories),
+    );
+    x.unwrap();
+    y.unwrap();
+    assert_eq!(
+        second.device_software(a.id).await.unwrap(),
+        [pkg("npm", "a", "1")]
+    );
+    assert_eq!(first.advisories().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn sqlite_urls_absolute_and_relative_create_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let absolute = dir.path().join("absolute.db");
+    let store = open(&format!("sqlite://{}", absolute.display()))
+        .await
+        .unwrap();
+    store.ping().await.unwrap();
+    assert!(absolute.is_file());
+
+    // The same directory, reached from the working directory by a relative path.
+    let cwd = std::env::current_dir().unwrap();
+    let ups = cwd
+        .components()
+        .skip(1)
+        .map(|_| "..")
+        .collect::<Vec<_>>()
+        .join("/");
+    let below_root = dir.path().strip_prefix("/").unwrap();
+    let relative = format!("{ups}/{}/relative.db", below_root.display());
+    let store = open(&format!("sqlite://{relative}")).await.unwrap();
+    store.ping().await.unwrap();
+    assert!(dir.path().join("relative.db").is_file());
+}
+
+#[tokio::test]
+async fn sqlite_memory_databases_are_separate() {
+    let first = open("sqlite::memory:").await.unwrap();
+    let second = open("sqlite::memory:").await.unwrap();
+    new_device(&first, "only-in-first").await;
+    assert_eq!(first.devices().await.unwrap().len(), 1);
+    assert!(second.devices().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn bad_urls_are_refused() {
+    for url in [
+        "sqlite://",
+        "sqlite:",
+        "sqlite://x.db?mode=sideways",
+        "mysql://localhost/db",
+        "bulwark.db",
+    ] {
+        match open(url).await {
+            Err(StoreError::InvalidUrl { url: given, .. }) => assert_eq!(given, url),
+            Err(other) => panic!("{url}: expected InvalidUrl, got {other}"),
+            Ok(_) => panic!("{url}: expected InvalidUrl, got a store"),
+        }
+    }
+    // A well-formed URL whose directory does not exist fails when connecting.
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no/such/dir/x.db");
+    match open(&format!("sqlite://{}", missing.display())).await {
+        Err(StoreError::Database(_)) => {}
+        Err(other) => panic!("expected a database error, got {other}"),
+        Ok(_) => panic!("expected a database error, got a store"),
+    }
+}
