@@ -1,0 +1,608 @@
+//! Bulwark's application services over a [`Store`]: importing advisories, ingesting device inventories,
+//! re-matching the fleet when advisories change, and the views (recommendations, machines,
+//! vulnerabilities) that the HTTP API and the CLI show.
+//!
+//! The engine keeps the advisory index in memory (built once from the store after each import) and never
+//! decodes advisories on the matching path. Time comes from the injected [`Clock`].
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use bulwark_core::inventory::{assign_os, os_ecosystem};
+use bulwark_core::matching::{AdvisoryIndex, IndexDiagnostic, PackageKey};
+use bulwark_core::recommendation::{
+    Recommendation, RecommendationInput, VulnerabilitySummary, recommendations,
+    summarize_vulnerability,
+};
+use bulwark_core::scan::{Unassessed, match_distinct, software_key, weaknesses_from_outcomes};
+use bulwark_core::{
+    Advisory, Clock, Device, DeviceId, DeviceInfo, InstalledPackage, InventoryNote, SoftwareKey,
+    Weakness,
+};
+use bulwark_formats::FormatError;
+use bulwark_formats::inventory::{InventoryFormat, parse_auto};
+use bulwark_store::{DetectedWeakness, Store, StoreError};
+
+mod views;
+
+pub use views::{MachineView, SoftwareView};
+
+/// Errors of the engine; callers (HTTP, CLI) map each variant to a status or exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// An input file could not be read or parsed.
+    #[error(transparent)]
+    Format(#[from] FormatError),
+    /// The named thing does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The request is invalid.
+    #[error("{0}")]
+    Invalid(String),
+    /// A background task failed (a bug).
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Result alias for engine calls.
+pub type EngineResult<T> = Result<T, EngineError>;
+
+/// Advisories are written to the store in batches of this many (one transaction each).
+const IMPORT_BATCH: usize = 5_000;
+
+/// What an advisory import did.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ImportSummary {
+    /// Files read (archive members included).
+    pub files_read: u64,
+    /// Advisory records read.
+    pub advisories_read: u64,
+    /// Records new to the store.
+    pub inserted: u64,
+    /// Records replaced by a newer `modified`.
+    pub updated: u64,
+    /// Records already stored with the same or a newer `modified`.
+    pub unchanged: u64,
+    /// JSON/YAML files that are not OSV records (skipped).
+    pub not_osv: u64,
+    /// Affected entries left out because Bulwark does not match their ecosystem, by ecosystem name.
+    pub unsupported_ecosystems: BTreeMap<String, u64>,
+    /// Files that could not be parsed (each names the file and the place).
+    pub errors: Vec<String>,
+    /// Ranges the index could not use (unparseable event versions).
+    pub index_diagnostics: Vec<IndexDiagnostic>,
+    /// Devices whose weaknesses were recomputed.
+    pub devices_rematched: u64,
+    /// Weaknesses opened by the re-match.
+    pub weaknesses_opened: u64,
+    /// Weaknesses resolved by the re-match.
+    pub weaknesses_resolved: u64,
+}
+
+/// An inventory to ingest for one device.
+#[derive(Debug, Clone)]
+pub struct IngestRequest {
+    /// The device it comes from.
+    pub device: DeviceInfo,
+    /// The file's name, for error messages.
+    pub file: String,
+    /// The file's bytes.
+    pub bytes: Vec<u8>,
+    /// The format, when forced; detected from the content otherwise.
+    pub format: Option<InventoryFormat>,
+}
+
+/// What an ingest did.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IngestSummary {
+    /// The device, as stored after the ingest.
+    pub device: Device,
+    /// The format the inventory was read as.
+    pub format: String,
+    /// Packages in the inventory.
+    pub packages: u64,
+    /// Packages that appeared since the previous ingest.
+    pub appeared: u64,
+    /// Packages that disappeared since the previous ingest.
+    pub disappeared: u64,
+    /// Open weaknesses of the device after the ingest.
+    pub open_weaknesses: u64,
+    /// Weaknesses newly detected.
+    pub opened: u64,
+    /// Weaknesses no longer detected.
+    pub resolved: u64,
+    /// Entries of the inventory that could not be assessed.
+    pub notes: Vec<InventoryNote>,
+    /// Package versions that could not be parsed for matching.
+    pub unassessed: Vec<Unassessed>,
+}
+
+/// The engine: a store, a clock and the in-memory advisory index.
+pub struct Engine {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    index: RwLock<Arc<AdvisoryIndex>>,
+}
+
+impl Engine {
+    /// Opens the engine over a store, building the advisory index from what is stored.
+    pub async fn open(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> EngineResult<Engine> {
+        let engine = Engine {
+            store,
+            clock,
+            index: RwLock::new(Arc::new(AdvisoryIndex::default())),
+        };
+        engine.reload_index().await?;
+        Ok(engine)
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The current time from the injected clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// The current advisory index.
+    pub fn index(&self) -> Arc<AdvisoryIndex> {
+        self.index.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Rebuilds the index from the stored advisories; returns the index diagnostics.
+    pub async fn reload_index(&self) -> EngineResult<Vec<IndexDiagnostic>> {
+        let advisories = self.store.advisories().await?;
+        let (index, diagnostics) =
+            tokio::task::spawn_blocking(move || AdvisoryIndex::build(advisories))
+                .await
+                .map_err(|e| EngineError::Internal(e.to_string()))?;
+        *self.index.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(index);
+        Ok(diagnostics)
+    }
+
+    /// Imports every OSV record under `path` (file, directory tree or archive), streamed in batches; then
+    /// rebuilds the index and re-matches the fleet if anything changed. `progress` is called with the
+    /// number of records read so far.
+    pub async fn import(
+        &self,
+        path: &Path,
+        progress: &(dyn Fn(u64) + Send + Sync),
+    ) -> EngineResult<ImportSummary> {
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Advisory>(IMPORT_BATCH * 2);
+        let path: PathBuf = path.to_path_buf();
+        let reader = tokio::task::spawn_blocking(move || {
+            bulwark_formats::osv::read_advisories(&path, &mut |advisory| {
+                // A closed channel means the store side failed; its error is reported, not this one.
+                let _ = tx.blocking_send(advisory);
+            })
+        });
+        let mut summary = ImportSummary::default();
+        let mut batch = Vec::with_capacity(IMPORT_BATCH);
+        let mut changed = false;
+        while let Some(advisory) = rx.recv().await {
+            batch.push(advisory);
+            summary.advisories_read += 1;
+            if batch.len() == IMPORT_BATCH {
+                changed |= self.write_batch(&mut batch, &mut summary).await?;
+                progress(summary.advisories_read);
+            }
+        }
+        changed |= self.write_batch(&mut batch, &mut summary).await?;
+        progress(summary.advisories_read);
+        let report = reader
+            .await
+            .map_err(|e| EngineError::Internal(e.to_string()))??;
+        summary.files_read = report.files_read;
+        summary.not_osv = report.not_osv;
+        summary.unsupported_ecosystems = report.skipped_unsupported_ecosystems;
+        summary.errors = report.errors.iter().map(ToString::to_string).collect();
+        if changed || self.index().is_empty() {
+            summary.index_diagnostics = self.reload_index().await?;
+            let rematch = self.rematch_all().await?;
+            summary.devices_rematched = rematch.devices;
+            summary.weaknesses_opened = rematch.opened;
+            summary.weaknesses_resolved = rematch.resolved;
+        }
+        Ok(summary)
+    }
+
+    async fn write_batch(
+        &self,
+        batch: &mut Vec<Advisory>,
+        summary: &mut ImportSummary,
+    ) -> EngineResult<bool> {
+        if batch.is_empty() {
+            return Ok(false);
+        }
+        let stats = self.store.upsert_advisories(batch).await?;
+        batch.clear();
+        summary.inserted += stats.inserted;
+        summary.updated += stats.updated;
+        summary.unchanged += stats.unchanged;
+        Ok(stats.inserted + stats.updated > 0)
+    }
+
+    /// Recomputes every device's weaknesses against the current index, matching each distinct
+    /// (ecosystem, name, version) of the fleet once.
+    pub async fn rematch_all(&self) -> EngineResult<RematchStats> {
+        let software = self.store.all_software().await?;
+        let devices = self.store.devices().await?;
+        let index = self.index();
+        let now = self.clock.now();
+        let per_device = tokio::task::spawn_blocking(move || {
+            let mut keys_by_device: BTreeMap<DeviceId, Vec<SoftwareKey>> =
+                devices.iter().map(|d| (d.id, Vec::new())).collect();
+            for (device, package) in &software {
+                keys_by_device
+                    .entry(*device)
+                    .or_default()
+                    .push(software_key(package));
+            }
+            let all: Vec<&SoftwareKey> = keys_by_device.values().flatten().collect();
+            let outcomes = match_distinct(&index, all.iter().copied());
+            keys_by_device
+                .iter()
+                .map(|(device, keys)| {
+                    (
+                        *device,
+                        detected(&weaknesses_from_outcomes(keys, &outcomes)),
+                    )
+                })
+                .collect::<Vec<_>>()
+        })
+        .await
+        .map_err(|e| EngineError::Internal(e.to_string()))?;
+        let mut stats = RematchStats::default();
+        for (device, detected) in per_device {
+            let diff = self
+                .store
+                .replace_weaknesses(device, &detected, now)
+                .await?;
+            stats.devices += 1;
+            stats.opened += diff.opened;
+            stats.resolved += diff.resolved;
+        }
+        Ok(stats)
+    }
+
+    /// Ingests one inventory: parses it, replaces the device's software set, and recomputes its weaknesses.
+    pub async fn ingest(&self, request: IngestRequest) -> EngineResult<IngestSummary> {
+        let IngestRequest {
+            device,
+            file,
+            bytes,
+            format,
+        } = request;
+        if device.name.trim().is_empty() {
+            return Err(EngineError::Invalid("device name must not be empty".into()));
+        }
+        let inventory = tokio::task::spawn_blocking(move || match format {
+            Some(f) => f.parse(&file, &bytes),
+            None => parse_auto(&file, &bytes),
+        })
+        .await
+        .map_err(|e| EngineError::Internal(e.to_string()))??;
+        let mut packages = inventory.packages;
+        let mut notes = inventory.notes;
+        let os = device.os.clone().or(inventory.os.clone());
+        if let Some(os_ecosystem) = os.as_deref().and_then(os_ecosystem) {
+            assign_os(&mut packages, &os_ecosystem);
+        }
+        let missing_release = packages
+            .iter()
+            .filter(|p| p.ecosystem.ecosystem.is_distro() && p.ecosystem.release.is_none())
+            .count();
+        if missing_release > 0 {
+            notes.push(InventoryNote {
+                location: "device".into(),
+                message: format!(
+                    "{missing_release} OS packages have no distribution release: give the device's OS \
+                     (e.g. --os \"debian 12\") so that they are matched against that release's advisories"
+                ),
+            });
+        }
+        let now = self.clock.now();
+        let info = DeviceInfo { os, ..device };
+        let stored = self.store.upsert_device(&info, now).await?;
+        let diff = self
+            .store
+            .replace_inventory(stored.id, &packages, now)
+            .await?;
+        let index = self.index();
+        let keys: Vec<SoftwareKey> = packages.iter().map(software_key).collect();
+        let outcomes = match_distinct(&index, &keys);
+        let rows = weaknesses_from_outcomes(&keys, &outcomes);
+        let unassessed = packages
+            .iter()
+            .zip(&keys)
+            .filter_map(|(p, k)| match &outcomes[k] {
+                bulwark_core::matching::MatchOutcome::Unassessed(e) => Some(Unassessed {
+                    ecosystem: p.ecosystem.to_string(),
+                    package: p.name.clone(),
+                    version: p.version.clone(),
+                    reason: e.to_string(),
+                }),
+                _ => None,
+            })
+            .collect();
+        let weakness_diff = self
+            .store
+            .replace_weaknesses(stored.id, &detected(&rows), now)
+            .await?;
+        Ok(IngestSummary {
+            device: stored,
+            format: inventory.format,
+            packages: packages.len() as u64,
+            appeared: diff.appeared.len() as u64,
+            disappeared: diff.disappeared.len() as u64,
+            open_weaknesses: weakness_diff.opened + weakness_diff.kept,
+            opened: weakness_diff.opened,
+            resolved: weakness_diff.resolved,
+            notes,
+            unassessed,
+        })
+    }
+
+    /// Every security recommendation, ordered by severity score and exposure.
+    pub async fn recommendations(&self) -> EngineResult<Vec<Recommendation>> {
+        let fleet = self.fleet().await?;
+        Ok(fleet.recommendations(&self.index(), self.clock.now()))
+    }
+
+    /// One recommendation by id.
+    pub async fn recommendation(&self, id: &str) -> EngineResult<Recommendation> {
+        self.recommendations()
+            .await?
+            .into_iter()
+            .find(|r| r.id == id)
+            .ok_or_else(|| EngineError::NotFound(format!("recommendation {id}")))
+    }
+
+    /// Devices exposed by a recommendation's product.
+    pub async fn recommendation_machines(&self, id: &str) -> EngineResult<Vec<MachineView>> {
+        let rec = self.recommendation(id).await?;
+        let fleet = self.fleet().await?;
+        let devices: BTreeSet<DeviceId> = fleet
+            .open
+            .iter()
+            .filter(|w| product_matches(&rec, w))
+            .map(|w| w.device_id)
+            .collect();
+        Ok(fleet.machine_views(|d| devices.contains(&d.id)))
+    }
+
+    /// The vulnerabilities behind a recommendation.
+    pub async fn recommendation_vulnerabilities(
+        &self,
+        id: &str,
+    ) -> EngineResult<Vec<VulnerabilitySummary>> {
+        let rec = self.recommendation(id).await?;
+        let fleet = self.fleet().await?;
+        let open: Vec<&Weakness> = fleet
+            .open
+            .iter()
+            .filter(|w| product_matches(&rec, w))
+            .collect();
+        Ok(summaries(&self.index(), &open))
+    }
+
+    /// The installed software a recommendation is about: one row per vulnerable version.
+    pub async fn recommendation_software(&self, id: &str) -> EngineResult<Vec<SoftwareView>> {
+        let rec = self.recommendation(id).await?;
+        let fleet = self.fleet().await?;
+        let open: Vec<&Weakness> = fleet
+            .open
+            .iter()
+            .filter(|w| product_matches(&rec, w))
+            .collect();
+        Ok(views::software_views(&open))
+    }
+
+    /// Every device.
+    pub async fn machines(&self) -> EngineResult<Vec<MachineView>> {
+        Ok(self.fleet().await?.machine_views(|_| true))
+    }
+
+    /// One device, by numeric id or by name.
+    pub async fn machine(&self, id_or_name: &str) -> EngineResult<MachineView> {
+        let device = self.find_device(id_or_name).await?;
+        let fleet = self.fleet().await?;
+        fleet
+            .machine_views(|d| d.id == device.id)
+            .pop()
+            .ok_or_else(|| EngineError::NotFound(format!("machine {id_or_name}")))
+    }
+
+    /// A device's open vulnerabilities.
+    pub async fn machine_vulnerabilities(
+        &self,
+        id_or_name: &str,
+    ) -> EngineResult<Vec<VulnerabilitySummary>> {
+        let device = self.find_device(id_or_name).await?;
+        let weaknesses = self.store.device_weaknesses(device.id).await?;
+        let open: Vec<&Weakness> = weaknesses.iter().filter(|w| w.resolved.is_none()).collect();
+        Ok(summaries(&self.index(), &open))
+    }
+
+    /// A device's installed software.
+    pub async fn machine_software(&self, id_or_name: &str) -> EngineResult<Vec<InstalledPackage>> {
+        let device = self.find_device(id_or_name).await?;
+        Ok(self.store.device_software(device.id).await?)
+    }
+
+    /// Every vulnerability with at least one open weakness in the fleet.
+    pub async fn vulnerabilities(&self) -> EngineResult<Vec<VulnerabilitySummary>> {
+        let fleet = self.fleet().await?;
+        let open: Vec<&Weakness> = fleet.open.iter().collect();
+        Ok(summaries(&self.index(), &open))
+    }
+
+    /// One vulnerability, by its id, an alias or an advisory id; known even with no exposed device.
+    pub async fn vulnerability(&self, id: &str) -> EngineResult<VulnerabilitySummary> {
+        let index = self.index();
+        let vuln_id = resolve_vulnerability(&index, id)
+            .ok_or_else(|| EngineError::NotFound(format!("vulnerability {id}")))?;
+        let fleet = self.fleet().await?;
+        let exposed: BTreeSet<DeviceId> = fleet
+            .open
+            .iter()
+            .filter(|w| w.vulnerability_id == vuln_id)
+            .map(|w| w.device_id)
+            .collect();
+        let advisory_ids: Vec<&str> = index
+            .advisories()
+            .iter()
+            .filter(|a| index.vulnerability_id(&a.id) == Some(vuln_id.as_str()))
+            .map(|a| a.id.as_str())
+            .collect();
+        Ok(summarize_vulnerability(
+            &index,
+            &vuln_id,
+            &advisory_ids,
+            exposed.len() as u64,
+        ))
+    }
+
+    /// Devices exposed to one vulnerability.
+    pub async fn vulnerability_machines(&self, id: &str) -> EngineResult<Vec<MachineView>> {
+        let index = self.index();
+        let vuln_id = resolve_vulnerability(&index, id)
+            .ok_or_else(|| EngineError::NotFound(format!("vulnerability {id}")))?;
+        let fleet = self.fleet().await?;
+        let devices: BTreeSet<DeviceId> = fleet
+            .open
+            .iter()
+            .filter(|w| w.vulnerability_id == vuln_id)
+            .map(|w| w.device_id)
+            .collect();
+        Ok(fleet.machine_views(|d| devices.contains(&d.id)))
+    }
+
+    async fn find_device(&self, id_or_name: &str) -> EngineResult<Device> {
+        if let Ok(id) = id_or_name.parse::<i64>()
+            && let Some(device) = self.store.device(DeviceId(id)).await?
+        {
+            return Ok(device);
+        }
+        self.store
+            .device_by_name(id_or_name)
+            .await?
+            .ok_or_else(|| EngineError::NotFound(format!("machine {id_or_name}")))
+    }
+
+    async fn fleet(&self) -> EngineResult<views::Fleet> {
+        Ok(views::Fleet {
+            devices: self.store.devices().await?,
+            open: self.store.open_weaknesses().await?,
+            software: self.store.all_software().await?,
+            now: self.clock.now(),
+        })
+    }
+}
+
+/// What a fleet re-match did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RematchStats {
+    /// Devices recomputed.
+    pub devices: u64,
+    /// Weaknesses opened.
+    pub opened: u64,
+    /// Weaknesses resolved.
+    pub resolved: u64,
+}
+
+fn detected(rows: &[(SoftwareKey, String, Vec<String>)]) -> Vec<DetectedWeakness> {
+    rows.iter()
+        .map(
+            |(software, vulnerability_id, advisory_ids)| DetectedWeakness {
+                software: software.clone(),
+                vulnerability_id: vulnerability_id.clone(),
+                advisory_ids: advisory_ids.clone(),
+            },
+        )
+        .collect()
+}
+
+fn product_matches(rec: &Recommendation, w: &Weakness) -> bool {
+    w.software.ecosystem.ecosystem.osv_name() == rec.ecosystem
+        && w.software.ecosystem.release == rec.release
+        && w.software.name == rec.product_name
+}
+
+fn resolve_vulnerability(index: &AdvisoryIndex, id: &str) -> Option<String> {
+    if let Some(v) = index.vulnerability_id(id) {
+        return Some(v.to_string());
+    }
+    index
+        .advisories()
+        .iter()
+        .find(|a| a.aliases.iter().any(|x| x == id))
+        .and_then(|a| index.vulnerability_id(&a.id))
+        .map(str::to_string)
+}
+
+/// Vulnerability summaries for a set of open weaknesses, with their exposed-device counts, most severe
+/// first.
+fn summaries(index: &AdvisoryIndex, open: &[&Weakness]) -> Vec<VulnerabilitySummary> {
+    let mut by_vuln: BTreeMap<&str, (BTreeSet<&str>, BTreeSet<DeviceId>)> = BTreeMap::new();
+    for w in open {
+        let entry = by_vuln.entry(&w.vulnerability_id).or_default();
+        entry.0.extend(w.advisory_ids.iter().map(String::as_str));
+        entry.1.insert(w.device_id);
+    }
+    let mut out: Vec<VulnerabilitySummary> = by_vuln
+        .into_iter()
+        .map(|(id, (advisories, devices))| {
+            let ids: Vec<&str> = advisories.into_iter().collect();
+            summarize_vulnerability(index, id, &ids, devices.len() as u64)
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.cvss_v3
+            .unwrap_or(0.0)
+            .total_cmp(&a.cvss_v3.unwrap_or(0.0))
+            .then(b.exposed_machines.cmp(&a.exposed_machines))
+            .then(a.id.cmp(&b.id))
+    });
+    out
+}
+
+impl views::Fleet {
+    fn recommendations(&self, index: &AdvisoryIndex, now: DateTime<Utc>) -> Vec<Recommendation> {
+        let last_seen: HashMap<DeviceId, DateTime<Utc>> =
+            self.devices.iter().map(|d| (d.id, d.last_seen)).collect();
+        let mut installed: HashMap<PackageKey, BTreeSet<DeviceId>> = HashMap::new();
+        for (device, package) in &self.software {
+            let key = software_key(package);
+            installed
+                .entry(PackageKey {
+                    ecosystem: key.ecosystem.ecosystem,
+                    release: key.ecosystem.release,
+                    name: key.name,
+                })
+                .or_default()
+                .insert(*device);
+        }
+        let installed_on: HashMap<PackageKey, u64> = installed
+            .into_iter()
+            .map(|(k, v)| (k, v.len() as u64))
+            .collect();
+        recommendations(&RecommendationInput {
+            index,
+            weaknesses: &self.open,
+            last_seen: &last_seen,
+            installed_on: &installed_on,
+            now,
+        })
+    }
+}
