@@ -1,0 +1,124 @@
+//! Bulwark's HTTP server: the JSON API, with MDVM's field names, and its OpenAPI 3.1 document.
+//!
+//! Handlers are thin: they extract, call the [`Engine`], and shape the response. The list endpoints share
+//! one query language ([`odata`]) applied to the items' JSON. Every error leaves as one JSON shape
+//! ([`error::ApiError`]).
+//!
+//! Architecture invariant: the router and the OpenAPI document are built from the same route list
+//! (`routes::api`), so the document describes exactly the routes that are served.
+
+use std::sync::Arc;
+
+use axum::Extension;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+
+use bulwark_engine::Engine;
+
+pub mod error;
+mod listing;
+pub mod odata;
+pub mod openapi;
+mod routes;
+pub mod views;
+
+/// What every handler needs.
+#[derive(Clone)]
+pub struct AppState {
+    /// The application services.
+    pub engine: Arc<Engine>,
+}
+
+/// The largest request body accepted: the largest inventory the formats layer reads.
+pub const MAX_BODY_BYTES: usize = bulwark_formats::inventory::MAX_INVENTORY_BYTES as usize;
+
+/// One route the API serves.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ApiRoute {
+    /// The HTTP method, upper-case.
+    pub method: &'static str,
+    /// The path template, with `{param}` placeholders.
+    pub path: String,
+}
+
+/// The API router, with the JSON fallbacks for unknown paths and methods.
+pub fn router(state: AppState) -> Router {
+    let (router, doc) = routes::api().split_for_parts();
+    router
+        .fallback(error::no_route)
+        .method_not_allowed_fallback(error::wrong_method)
+        .layer(Extension(Arc::new(doc)))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+/// The OpenAPI 3.1 document that `GET /api/openapi.json` serves.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes::api().into_openapi()
+}
+
+/// Every route the router serves, from its definition.
+pub fn routes() -> Vec<ApiRoute> {
+    let mut out = Vec::new();
+    for (path, item) in openapi().paths.paths {
+        let methods = [
+            ("GET", &item.get),
+            ("PUT", &item.put),
+            ("POST", &item.post),
+            ("DELETE", &item.delete),
+            ("OPTIONS", &item.options),
+            ("HEAD", &item.head),
+            ("PATCH", &item.patch),
+            ("TRACE", &item.trace),
+        ];
+        for (method, operation) in methods {
+            if operation.is_some() {
+                out.push(ApiRoute {
+                    method,
+                    path: path.clone(),
+                });
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Serves the API on `listener` until Ctrl-C or SIGTERM, then finishes the requests in flight.
+pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!(%addr, "serving the API");
+    }
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+}
+
+/// Resolves on Ctrl-C or, on Unix, SIGTERM. A signal that cannot be listened to is logged and ignored.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down: finishing the requests in flight");
+}

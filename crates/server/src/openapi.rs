@@ -1,0 +1,303 @@
+//! The OpenAPI 3.1 document: its header ([`ApiDoc`]) and the schemas of the response bodies.
+//!
+//! The paths come from the handlers' `#[utoipa::path]` attributes, collected by the same router that
+//! serves them (see `routes::api`), so the document cannot drift from the routes. The response types
+//! belong to core and the engine, which know nothing of OpenAPI; the schemas below mirror them field for
+//! field, and a test checks each mirror's properties against the real type's serialized field names.
+
+use utoipa::{OpenApi, ToSchema};
+
+use crate::error::{ErrorBody, ErrorDetail};
+
+/// The document's header: title, description, tags and the schemas not reached through a path.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Bulwark",
+        description = "Threat and vulnerability management on open data: OSV advisories matched against \
+                       device inventories. Field names follow Microsoft Defender Vulnerability Management's API. \
+                       List endpoints answer `{\"value\": [...]}` and accept plain `field=value` parameters, \
+                       `search`, and the OData options `$filter`, `$orderby`, `$top` and `$skip`.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0")
+    ),
+    tags(
+        (name = "recommendations", description = "Security recommendations: one per vulnerable product."),
+        (name = "machines", description = "Devices, their software and vulnerabilities; inventory ingestion."),
+        (name = "vulnerabilities", description = "Vulnerabilities open in the fleet."),
+        (name = "meta", description = "This document.")
+    ),
+    components(schemas(ErrorBody, ErrorDetail))
+)]
+pub struct ApiDoc;
+
+/// A list: MDVM's OData collection shape.
+#[derive(ToSchema)]
+pub struct List<T> {
+    /// The items, after filtering, ordering and paging.
+    pub value: Vec<T>,
+}
+
+/// How a recommendation is remediated.
+#[derive(ToSchema)]
+pub enum RemediationType {
+    /// The recommended version keeps the installed major version.
+    Update,
+    /// The recommended version needs a new major version.
+    Upgrade,
+    /// No version fixes the weaknesses: remove the software.
+    Uninstall,
+}
+
+/// A security recommendation for one vulnerable product.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Recommendation {
+    /// Stable id: `va-_-{ecosystem[_release]}-_-{name}`.
+    pub id: String,
+    /// The package name.
+    pub product_name: String,
+    /// "Update django to 4.2.16", "Upgrade jinja2 to 3.1.4", "Uninstall rust-crypto".
+    pub recommendation_name: String,
+    /// The ecosystem (and release) that ships the product.
+    pub vendor: String,
+    /// Number of distinct vulnerabilities.
+    pub weaknesses: u64,
+    /// The lowest version that fixes every weakness (or the most, see `unfixedWeaknesses`); null when
+    /// no fix is known.
+    pub recommended_version: Option<String>,
+    /// Update, Upgrade or Uninstall.
+    pub remediation_type: RemediationType,
+    /// Highest CVSS base score among the weaknesses (1–10).
+    pub severity_score: f64,
+    /// Whether an exploit is publicly known.
+    pub public_exploit: bool,
+    /// `Active`, `Exception` or `Partial exception`.
+    pub status: String,
+    /// Devices with the product installed (any version).
+    pub total_machine_count: u64,
+    /// Devices seen in the last 30 days with a vulnerable version.
+    pub exposed_machines_count: u64,
+    /// The component the recommendation is about.
+    pub related_component: String,
+    /// `Application` for language packages, `OS` for distribution packages.
+    pub recommendation_category: String,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// The OSV ecosystem name.
+    pub ecosystem: String,
+    /// The distribution release, for OS packages.
+    pub release: Option<String>,
+    /// Vulnerable versions installed across the fleet, sorted.
+    pub installed_versions: Vec<String>,
+    /// Ids of the vulnerabilities, sorted.
+    pub vulnerability_ids: Vec<String>,
+    /// Vulnerabilities the recommended version does not fix.
+    pub unfixed_weaknesses: Vec<String>,
+}
+
+/// A vulnerability with the devices it is open on.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Vulnerability {
+    /// The vulnerability id (its CVE when it has one).
+    pub id: String,
+    /// Same as id.
+    pub name: String,
+    /// Summary of the first advisory that has one.
+    pub description: Option<String>,
+    /// Low, Medium, High, Critical (None when unrated).
+    pub severity: String,
+    /// CVSS base score.
+    #[serde(rename = "cvssV3")]
+    pub cvss_v3: Option<f64>,
+    /// CVSS vector.
+    pub cvss_vector: Option<String>,
+    /// Devices with this vulnerability open.
+    pub exposed_machines: u64,
+    /// Earliest publication among the advisories.
+    pub published_on: Option<String>,
+    /// Latest modification among the advisories.
+    pub updated_on: Option<String>,
+    /// Whether an exploit is public.
+    pub public_exploit: bool,
+    /// Whether exploitation is verified (KEV).
+    pub exploit_verified: bool,
+    /// EPSS probability.
+    pub epss: Option<f64>,
+    /// Advisory records for this vulnerability that matched.
+    pub advisory_ids: Vec<String>,
+    /// Every alias known.
+    pub aliases: Vec<String>,
+}
+
+/// A device.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Machine {
+    /// Store id.
+    pub id: i64,
+    /// Device name.
+    pub computer_dns_name: String,
+    /// Operating system, as reported.
+    pub os_platform: Option<String>,
+    /// Device group.
+    pub rbac_group_name: Option<String>,
+    /// Tags.
+    pub machine_tags: Vec<String>,
+    /// First ingest.
+    #[schema(format = DateTime)]
+    pub first_seen: String,
+    /// Latest ingest.
+    #[schema(format = DateTime)]
+    pub last_seen: String,
+    /// Seen within the exposure window (30 days).
+    pub is_active: bool,
+    /// Installed packages.
+    pub software_count: u64,
+    /// Distinct open vulnerabilities.
+    pub vulnerability_count: u64,
+}
+
+/// One vulnerable version of a recommendation's product.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VulnerableSoftware {
+    /// Package name.
+    pub name: String,
+    /// Ecosystem (with release).
+    pub vendor: String,
+    /// Installed version.
+    pub version: String,
+    /// Devices with this version and an open weakness in it.
+    pub exposed_machines: u64,
+    /// Distinct vulnerabilities of this version.
+    pub weaknesses: u64,
+}
+
+/// A device as stored (in an ingest summary).
+#[derive(ToSchema)]
+pub struct Device {
+    /// Store id.
+    pub id: i64,
+    /// Unique name.
+    pub name: String,
+    /// Operating system.
+    pub os: Option<String>,
+    /// Device group.
+    pub group: Option<String>,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// First ingest.
+    #[schema(format = DateTime)]
+    pub first_seen: String,
+    /// Latest ingest.
+    #[schema(format = DateTime)]
+    pub last_seen: String,
+}
+
+/// Something in an inventory that could not be assessed.
+#[derive(ToSchema)]
+pub struct InventoryNote {
+    /// Where in the file: `line 12`, `$.components[3]`.
+    pub location: String,
+    /// What was found and why it is not assessed.
+    pub message: String,
+}
+
+/// A package version that could not be parsed for matching.
+#[derive(ToSchema)]
+pub struct Unassessed {
+    /// OSV ecosystem name.
+    pub ecosystem: String,
+    /// Package name.
+    pub package: String,
+    /// Installed version.
+    pub version: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// What an inventory ingest did.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IngestSummary {
+    /// The device, as stored after the ingest.
+    pub device: Device,
+    /// The format the inventory was read as.
+    pub format: String,
+    /// Packages in the inventory.
+    pub packages: u64,
+    /// Packages that appeared since the previous ingest.
+    pub appeared: u64,
+    /// Packages that disappeared since the previous ingest.
+    pub disappeared: u64,
+    /// Open weaknesses of the device after the ingest.
+    pub open_weaknesses: u64,
+    /// Weaknesses newly detected.
+    pub opened: u64,
+    /// Weaknesses no longer detected.
+    pub resolved: u64,
+    /// Entries of the inventory that could not be assessed.
+    pub notes: Vec<InventoryNote>,
+    /// Package versions that could not be parsed for matching.
+    pub unassessed: Vec<Unassessed>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::listing::field_names;
+    use serde::de::DeserializeOwned;
+    use utoipa::PartialSchema;
+
+    /// The mirror `M` documents exactly the fields that `T` serializes.
+    fn check<M: PartialSchema, T: DeserializeOwned>() {
+        let schema = serde_json::to_value(M::schema()).unwrap_or_default();
+        let mut documented: Vec<&str> = schema["properties"]
+            .as_object()
+            .map(|p| p.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        documented.sort_unstable();
+        let mut real = field_names::<T>();
+        real.sort_unstable();
+        assert!(
+            !real.is_empty(),
+            "{} has no fields",
+            std::any::type_name::<T>()
+        );
+        assert_eq!(
+            documented,
+            real,
+            "{} drifted from {}",
+            std::any::type_name::<M>(),
+            std::any::type_name::<T>()
+        );
+    }
+
+    #[test]
+    fn mirrors_match_the_real_types() {
+        check::<Recommendation, bulwark_core::recommendation::Recommendation>();
+        check::<Vulnerability, bulwark_core::recommendation::VulnerabilitySummary>();
+        check::<Machine, bulwark_engine::MachineView>();
+        check::<VulnerableSoftware, bulwark_engine::SoftwareView>();
+        check::<IngestSummary, bulwark_engine::IngestSummary>();
+        check::<Device, bulwark_core::Device>();
+        check::<InventoryNote, bulwark_core::InventoryNote>();
+        check::<Unassessed, bulwark_core::scan::Unassessed>();
+    }
+
+    #[test]
+    fn remediation_types_match() {
+        use bulwark_core::recommendation::RemediationType as Real;
+        // An exhaustive match: a new variant in core stops this test from compiling until listed here.
+        let listed = |r: Real| match r {
+            Real::Update | Real::Upgrade | Real::Uninstall => r,
+        };
+        let schema = serde_json::to_value(RemediationType::schema()).unwrap_or_default();
+        let real: Vec<serde_json::Value> = [Real::Update, Real::Upgrade, Real::Uninstall]
+            .into_iter()
+            .map(|r| serde_json::to_value(listed(r)).unwrap_or_default())
+            .collect();
+        assert_eq!(schema["enum"], serde_json::Value::Array(real));
+    }
+}
