@@ -273,10 +273,24 @@ fn recommend_version(
                 } else {
                     RemediationType::Upgrade
                 },
-                version: Some(version.as_str().to_string()),
+                version: Some(spelled_like_installed(key, version.as_str(), installed)),
                 unfixed,
             }
         }
+    }
+}
+
+/// Writes a fix version the way the installed versions are written: Go's OSV records drop the `v` that
+/// go.mod and purls keep, so `1.9.1` is shown as `v1.9.1` where the installed versions say `v1.4.0`.
+fn spelled_like_installed(key: &PackageKey, version: &str, installed: &[&str]) -> String {
+    let installed_with_v = installed.iter().any(|v| v.starts_with('v'));
+    if key.ecosystem == crate::ecosystem::Ecosystem::Go
+        && installed_with_v
+        && !version.starts_with('v')
+    {
+        format!("v{version}")
+    } else {
+        version.to_string()
     }
 }
 

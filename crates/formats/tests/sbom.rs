@@ -209,26 +209,26 @@ fn proton_bridge_go_modules_match_go_vulndb_names() {
     };
     assert!(modules.len() > 1000, "{}", modules.len());
     for (version, differing) in [
-        ("1.6.3", "github.com/miekg/dns 1.1.30"),
-        ("1.8.0", "github.com/miekg/dns 1.1.41"),
+        ("1.6.3", "github.com/miekg/dns v1.1.30"),
+        ("1.8.0", "github.com/miekg/dns v1.1.41"),
     ] {
         let file = format!("{CDX}/proton-bridge/proton-bridge-v{version}.bom.json");
         let Some(bytes) = shared(&file) else { return };
         let inv = parse(InventoryFormat::CycloneDxJson, &file, &bytes);
         assert_eq!(inv.packages.len(), 201);
         assert_eq!(ecosystems(&inv), BTreeSet::from(["Go".to_string()]));
-        // Case is kept (packageurl would lower-case the namespace) and versions lose their `v`.
+        // Case is kept (packageurl would lower-case the namespace) and so is the `v` of versions.
         assert_eq!(
             find(&inv, "github.com/BurntSushi/toml"),
-            "Go github.com/BurntSushi/toml 0.3.1"
+            "Go github.com/BurntSushi/toml v0.3.1"
         );
         assert_eq!(
             find(&inv, "github.com/CloudyKit/jet/v3"),
-            "Go github.com/CloudyKit/jet/v3 3.0.0"
+            "Go github.com/CloudyKit/jet/v3 v3.0.0"
         );
         assert_eq!(
             find(&inv, "golang.org/x/text"),
-            "Go golang.org/x/text 0.3.5-0.20201125200606-c27b9fd57aec"
+            "Go golang.org/x/text v0.3.5-0.20201125200606-c27b9fd57aec"
         );
         let known: Vec<String> = inv
             .packages
@@ -239,7 +239,7 @@ fn proton_bridge_go_modules_match_go_vulndb_names() {
         assert_eq!(known.len(), 21, "{known:?}");
         assert!(known.contains(&differing.to_string()), "{known:?}");
         assert!(
-            known.contains(&"github.com/gin-gonic/gin 1.4.0".to_string()),
+            known.contains(&"github.com/gin-gonic/gin v1.4.0".to_string()),
             "{known:?}"
         );
         // No module is known to the database only under a different case.
@@ -333,11 +333,11 @@ fn syft_debian_stretch_image() {
     assert_eq!(find(&inv, "bash"), "Debian:9 bash 4.4-5");
     assert_eq!(
         find(&inv, "golang.org/x/sys"),
-        "Go golang.org/x/sys 0.0.0-20210817142637-7d9622a276b7"
+        "Go golang.org/x/sys v0.0.0-20210817142637-7d9622a276b7"
     );
     assert_eq!(
         find(&inv, "github.com/opencontainers/runc"),
-        "Go github.com/opencontainers/runc 1.0.1"
+        "Go github.com/opencontainers/runc v1.0.1"
     );
     let notes: Vec<String> = inv.notes.iter().map(|n| n.message.clone()).collect();
     assert_eq!(notes.len(), 2, "{notes:?}");

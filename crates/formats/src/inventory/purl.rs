@@ -135,7 +135,8 @@ pub fn map_purl(purl: &str) -> Result<PurlMatch, PurlError> {
                         .to_string(),
                 );
             }
-            go_version(version).to_string()
+            // Kept as written (`v1.2.3`), as go.mod writes it; the Go version scheme accepts both.
+            version.to_string()
         }
         eco if eco.scheme() == VersionScheme::Rpm => rpm_version(version, qualifier("epoch"), raw)?,
         _ => version.to_string(),
@@ -250,14 +251,6 @@ fn go_module_path(raw: &str) -> Option<String> {
         );
     }
     (!segments.is_empty()).then(|| segments.join("/"))
-}
-
-/// Go versions as OSV writes them: `v1.2.3` → `1.2.3` (pseudo-versions and `+incompatible` kept).
-fn go_version(version: &str) -> &str {
-    match version.strip_prefix('v') {
-        Some(rest) if rest.starts_with(|c: char| c.is_ascii_digit()) => rest,
-        _ => version,
-    }
 }
 
 /// An RPM `VERSION-RELEASE` with its epoch as AlmaLinux advisories write it: `1:3.2.2-6.el9`, and no
@@ -837,22 +830,22 @@ mod tests {
     }
 
     #[test]
-    fn go_module_paths_keep_their_case_and_versions_lose_the_v() {
+    fn go_module_paths_and_versions_keep_their_case_and_spelling() {
         check(
             "pkg:golang/github.com/BurntSushi/toml@v0.3.1",
-            "Go github.com/BurntSushi/toml 0.3.1",
+            "Go github.com/BurntSushi/toml v0.3.1",
         );
         check(
             "pkg:golang/github.com/CloudyKit/jet/v3@v3.0.0",
-            "Go github.com/CloudyKit/jet/v3 3.0.0",
+            "Go github.com/CloudyKit/jet/v3 v3.0.0",
         );
         check(
             "pkg:golang/golang.org/x/sys@v0.0.0-20210817142637-7d9622a276b7",
-            "Go golang.org/x/sys 0.0.0-20210817142637-7d9622a276b7",
+            "Go golang.org/x/sys v0.0.0-20210817142637-7d9622a276b7",
         );
         check(
             "pkg:golang/github.com/docker/docker@v20.10.7%2Bincompatible#api",
-            "Go github.com/docker/docker 20.10.7+incompatible",
+            "Go github.com/docker/docker v20.10.7+incompatible",
         );
         check("pkg:golang/stdlib@1.20.1", "Go stdlib 1.20.1");
         check(
