@@ -1,0 +1,277 @@
+//! The `bulwark` command: one-shot scans for CI pipelines, advisory import, inventory ingest,
+//! recommendations, the HTTP server, and a demo that brings it all up on real data.
+
+mod demo;
+mod output;
+mod scan;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+
+use bulwark_core::{DeviceInfo, SystemClock};
+use bulwark_engine::{Engine, IngestRequest};
+use bulwark_formats::inventory::InventoryFormat;
+
+/// Bulwark: threat & vulnerability management on your own hardware.
+#[derive(Debug, Parser)]
+#[command(name = "bulwark", version, about)]
+struct Cli {
+    /// Database URL (`sqlite://PATH`).
+    #[arg(
+        long,
+        global = true,
+        env = "BULWARK_DB",
+        default_value = "sqlite://bulwark.db"
+    )]
+    db: String,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Scan one inventory file against advisories, without a database. Exit code 0: nothing found;
+    /// 1: vulnerabilities found; 2: error.
+    Scan {
+        /// The inventory (SBOM, lockfile, OS package database…).
+        file: PathBuf,
+        /// Advisory source: an OSV file, directory tree or archive (repeatable).
+        #[arg(long = "advisories", required = true)]
+        advisories: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        format: OutputFormat,
+        /// Force the inventory format (detected from the content otherwise).
+        #[arg(long, value_parser = parse_inventory_format)]
+        input_format: Option<InventoryFormat>,
+        /// The operating system the inventory comes from (`debian 12`), for OS packages.
+        #[arg(long)]
+        os: Option<String>,
+    },
+    /// Import advisories (OSV files, directory trees, archives) into the database.
+    Import {
+        /// Advisory sources.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Ingest one device's inventory into the database.
+    Ingest {
+        /// The inventory file.
+        file: PathBuf,
+        /// The device's unique name.
+        #[arg(long)]
+        device: String,
+        /// Device group.
+        #[arg(long)]
+        group: Option<String>,
+        /// Operating system (`debian 12`, `almalinux 9`, `alpine 3.18`).
+        #[arg(long)]
+        os: Option<String>,
+        /// Tag (repeatable), e.g. `internet-facing`.
+        #[arg(long = "tag")]
+        tags: Vec<String>,
+        /// Force the inventory format (detected from the content otherwise).
+        #[arg(long, value_parser = parse_inventory_format)]
+        format: Option<InventoryFormat>,
+    },
+    /// List security recommendations.
+    Recommendations {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
+    },
+    /// Serve the JSON API.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+    },
+    /// Import every advisory under DIR, ingest this host's packages and the inventories under DIR, and serve.
+    Demo {
+        /// A directory of feeds and inventories (on a development machine: ../shared/data).
+        #[arg(long)]
+        feeds: PathBuf,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Load the data, print a summary and exit instead of serving.
+        #[arg(long)]
+        no_serve: bool,
+    },
+}
+
+/// Output formats of `bulwark scan`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum OutputFormat {
+    /// Aligned text.
+    Table,
+    /// JSON: `{"findings": [...], "warnings": [...], "unassessed": [...]}`.
+    Json,
+    /// SARIF 2.1.0 for code-scanning tools.
+    Sarif,
+}
+
+/// Output formats of list commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ListFormat {
+    /// Aligned text.
+    Table,
+    /// JSON shaped like the API (`{"value": [...]}`).
+    Json,
+}
+
+fn parse_inventory_format(name: &str) -> Result<InventoryFormat, String> {
+    InventoryFormat::from_name(name).ok_or_else(|| {
+        let known: Vec<&str> = bulwark_formats::inventory::ALL_FORMATS
+            .iter()
+            .map(|f| f.name())
+            .collect();
+        format!(
+            "unknown inventory format {name:?}; known: {}",
+            known.join(", ")
+        )
+    })
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("BULWARK_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn open_engine(db: &str) -> Result<Arc<Engine>> {
+    let store = bulwark_store::open(db)
+        .await
+        .with_context(|| format!("opening the database {db}"))?;
+    let engine = Engine::open(store, Arc::new(SystemClock))
+        .await
+        .context("loading advisories from the database")?;
+    Ok(Arc::new(engine))
+}
+
+async fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Scan {
+            file,
+            advisories,
+            format,
+            input_format,
+            os,
+        } => scan::run(&scan::ScanArgs {
+            file,
+            advisories,
+            format,
+            input_format,
+            os,
+        }),
+        Command::Import { paths } => {
+            let engine = open_engine(&cli.db).await?;
+            for path in paths {
+                let summary = output::import_with_progress(&engine, &path).await?;
+                output::print_import(&path, &summary);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Ingest {
+            file,
+            device,
+            group,
+            os,
+            tags,
+            format,
+        } => {
+            let engine = open_engine(&cli.db).await?;
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let summary = engine
+                .ingest(IngestRequest {
+                    device: DeviceInfo {
+                        name: device,
+                        os,
+                        group,
+                        tags,
+                    },
+                    file: file.display().to_string(),
+                    bytes,
+                    format,
+                })
+                .await?;
+            output::print_ingest(&summary);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Recommendations { format } => {
+            let engine = open_engine(&cli.db).await?;
+            let recs = engine.recommendations().await?;
+            match format {
+                ListFormat::Json => {
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&serde_json::json!({ "value": recs }))?
+                    )
+                }
+                ListFormat::Table => output::print_recommendations(&recs),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve { listen } => {
+            let engine = open_engine(&cli.db).await?;
+            serve(engine, &listen).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo {
+            feeds,
+            listen,
+            no_serve,
+        } => {
+            if !feeds.is_dir() {
+                bail!("--feeds {} is not a directory", feeds.display());
+            }
+            let engine = open_engine(&cli.db).await?;
+            demo::load(&engine, &feeds).await?;
+            if !no_serve {
+                serve(engine, &listen).await?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn serve(engine: Arc<Engine>, listen: &str) -> Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("listening on {listen}"))?;
+    eprintln!(
+        "bulwark: serving on http://{} (API under /api, OpenAPI at /api/openapi.json); Ctrl-C stops",
+        listener.local_addr()?
+    );
+    bulwark_server::serve(bulwark_server::AppState { engine }, listener)
+        .await
+        .context("serving")
+}

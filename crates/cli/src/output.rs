@@ -1,0 +1,162 @@
+//! Terminal output of the CLI: aligned tables, import progress, summaries.
+
+use std::io::IsTerminal;
+use std::path::Path;
+
+use anyhow::Result;
+
+use bulwark_core::recommendation::Recommendation;
+use bulwark_engine::{Engine, ImportSummary, IngestSummary};
+
+/// Prints rows under a header, columns padded to their widest cell.
+pub fn print_rows<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {
+    let mut widths: [usize; N] = header.map(|h| h.chars().count());
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        println!("{}", padded.join("  ").trim_end());
+    };
+    line(header.to_vec());
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
+    }
+}
+
+/// Imports one source, showing a progress bar (records, rate) when stderr is a terminal.
+pub async fn import_with_progress(engine: &Engine, path: &Path) -> Result<ImportSummary> {
+    let bar = if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {prefix}: {pos} advisories ({per_sec}) {elapsed}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        bar.set_prefix(path.display().to_string());
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        Some(bar)
+    } else {
+        None
+    };
+    let progress = {
+        let bar = bar.clone();
+        move |n: u64| {
+            if let Some(bar) = &bar {
+                bar.set_position(n);
+            }
+        }
+    };
+    let summary = engine.import(path, &progress).await;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    Ok(summary?)
+}
+
+/// Prints what an import did.
+pub fn print_import(path: &Path, s: &ImportSummary) {
+    println!(
+        "{}: {} files, {} advisories read: {} new, {} updated, {} unchanged; {} non-OSV files skipped",
+        path.display(),
+        s.files_read,
+        s.advisories_read,
+        s.inserted,
+        s.updated,
+        s.unchanged,
+        s.not_osv
+    );
+    if !s.unsupported_ecosystems.is_empty() {
+        let list: Vec<String> = s
+            .unsupported_ecosystems
+            .iter()
+            .map(|(e, n)| format!("{e} ({n})"))
+            .collect();
+        println!(
+            "  affected entries of ecosystems Bulwark does not match: {}",
+            list.join(", ")
+        );
+    }
+    if s.devices_rematched > 0 {
+        println!(
+            "  re-matched {} devices: {} weaknesses opened, {} resolved",
+            s.devices_rematched, s.weaknesses_opened, s.weaknesses_resolved
+        );
+    }
+    for d in &s.index_diagnostics {
+        eprintln!("  warning: {}: {}", d.advisory_id, d.message);
+    }
+    const SHOWN: usize = 10;
+    for e in s.errors.iter().take(SHOWN) {
+        eprintln!("  error: {e}");
+    }
+    if s.errors.len() > SHOWN {
+        eprintln!(
+            "  … {} more files could not be read as advisories (not OSV, or malformed); BULWARK_LOG=debug lists them",
+            s.errors.len() - SHOWN
+        );
+        for e in &s.errors[SHOWN..] {
+            tracing::debug!("{e}");
+        }
+    }
+}
+
+/// Prints what an ingest did.
+pub fn print_ingest(s: &IngestSummary) {
+    println!(
+        "{}: {} packages ({}), +{} −{} since last ingest; {} open weaknesses ({} new, {} resolved)",
+        s.device.name,
+        s.packages,
+        s.format,
+        s.appeared,
+        s.disappeared,
+        s.open_weaknesses,
+        s.opened,
+        s.resolved
+    );
+    for n in &s.notes {
+        eprintln!("  note: {}: {}", n.location, n.message);
+    }
+    for u in &s.unassessed {
+        eprintln!(
+            "  warning: {} {} {}: not assessed: {}",
+            u.ecosystem, u.package, u.version, u.reason
+        );
+    }
+}
+
+/// Prints recommendations as a table.
+pub fn print_recommendations(recs: &[Recommendation]) {
+    let rows: Vec<[String; 6]> = recs
+        .iter()
+        .map(|r| {
+            [
+                r.recommendation_name.clone(),
+                r.vendor.clone(),
+                r.weaknesses.to_string(),
+                format!("{}/{}", r.exposed_machines_count, r.total_machine_count),
+                format!("{:.1}", r.severity_score),
+                format!("{:?}", r.remediation_type),
+            ]
+        })
+        .collect();
+    print_rows(
+        &[
+            "RECOMMENDATION",
+            "VENDOR",
+            "WEAKNESSES",
+            "EXPOSED",
+            "SEVERITY",
+            "TYPE",
+        ],
+        &rows,
+    );
+    println!("{} recommendations", recs.len());
+}
