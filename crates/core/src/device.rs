@@ -24,6 +24,7 @@ pub struct DeviceInfo {
 
 /// A device as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Device {
     /// Store id.
     pub id: DeviceId,

@@ -176,6 +176,7 @@ pub struct VulnerableSoftware {
 
 /// A device as stored (in an ingest summary).
 #[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct Device {
     /// Store id.
     pub id: i64,

@@ -276,7 +276,7 @@ async fn ingest_reports_what_it_found() {
     assert_fields(
         &body["device"],
         &json!({"name": "web-01", "group": "web", "tags": ["prod", "internet-facing"],
-                "first_seen": "2024-06-01T12:00:00Z"}),
+                "firstSeen": "2024-06-01T12:00:00Z"}),
     );
 
     // Upgrading vulnlib and removing oldcrate resolves three weaknesses.

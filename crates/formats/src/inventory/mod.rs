@@ -157,7 +157,7 @@ pub fn parse_auto(file: &str, bytes: &[u8]) -> Result<Inventory, FormatError> {
         None => Err(FormatError::UnknownFormat {
             file: file.to_string(),
             message: format!(
-                "not any inventory format Bulwark reads ({}); use --format to force one",
+                "not any inventory format Bulwark reads ({}); name the format to force one",
                 ALL_FORMATS.map(InventoryFormat::name).join(", ")
             ),
         }),
