@@ -452,13 +452,7 @@ impl Engine {
         let index = self.index();
         let vuln_id = resolve_vulnerability(&index, id)
             .ok_or_else(|| EngineError::NotFound(format!("vulnerability {id}")))?;
-        let fleet = self.fleet().await?;
-        let exposed: BTreeSet<DeviceId> = fleet
-            .open
-            .iter()
-            .filter(|w| w.vulnerability_id == vuln_id)
-            .map(|w| w.device_id)
-            .collect();
+        let exposed = self.fleet().await?.exposed_to(&vuln_id);
         let advisory_ids: Vec<&str> = index
             .advisories()
             .iter()
@@ -479,12 +473,7 @@ impl Engine {
         let vuln_id = resolve_vulnerability(&index, id)
             .ok_or_else(|| EngineError::NotFound(format!("vulnerability {id}")))?;
         let fleet = self.fleet().await?;
-        let devices: BTreeSet<DeviceId> = fleet
-            .open
-            .iter()
-            .filter(|w| w.vulnerability_id == vuln_id)
-            .map(|w| w.device_id)
-            .collect();
+        let devices = fleet.exposed_to(&vuln_id);
         Ok(fleet.machine_views(|d| devices.contains(&d.id)))
     }
 
@@ -578,6 +567,15 @@ fn summaries(index: &AdvisoryIndex, open: &[&Weakness]) -> Vec<VulnerabilitySumm
 }
 
 impl views::Fleet {
+    /// Devices with an open weakness of this vulnerability.
+    fn exposed_to(&self, vulnerability_id: &str) -> BTreeSet<DeviceId> {
+        self.open
+            .iter()
+            .filter(|w| w.vulnerability_id == vulnerability_id)
+            .map(|w| w.device_id)
+            .collect()
+    }
+
     fn recommendations(&self, index: &AdvisoryIndex, now: DateTime<Utc>) -> Vec<Recommendation> {
         let last_seen: HashMap<DeviceId, DateTime<Utc>> =
             self.devices.iter().map(|d| (d.id, d.last_seen)).collect();
