@@ -130,6 +130,16 @@ pub fn print_ingest(s: &IngestSummary) {
             u.ecosystem, u.package, u.version, u.reason
         );
     }
+    for w in &s.warnings {
+        eprintln!(
+            "  warning: {} {} {}: {} ({})",
+            w.package,
+            w.version,
+            w.advisory_id,
+            w.summary.as_deref().unwrap_or("no summary"),
+            w.informational.as_deref().unwrap_or("informational")
+        );
+    }
 }
 
 /// Prints recommendations as a table.

@@ -97,9 +97,23 @@ pub fn match_distinct<'k>(
 pub fn scan(index: &AdvisoryIndex, packages: &[InstalledPackage]) -> ScanReport {
     let keys: Vec<SoftwareKey> = packages.iter().map(software_key).collect();
     let outcomes = match_distinct(index, &keys);
+    report(index, packages, &keys, &outcomes)
+}
+
+/// Builds the per-package report from outcomes computed by [`match_distinct`]; `keys[i]` is
+/// `software_key(&packages[i])`.
+pub fn report(
+    index: &AdvisoryIndex,
+    packages: &[InstalledPackage],
+    keys: &[SoftwareKey],
+    outcomes: &HashMap<&SoftwareKey, MatchOutcome>,
+) -> ScanReport {
     let mut report = ScanReport::default();
-    for (package, key) in packages.iter().zip(&keys) {
-        match &outcomes[key] {
+    for (package, key) in packages.iter().zip(keys) {
+        let Some(outcome) = outcomes.get(key) else {
+            continue;
+        };
+        match outcome {
             MatchOutcome::Assessed(hits) => {
                 for hit in hits {
                     let finding = finding(index, package, hit);

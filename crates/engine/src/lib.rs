@@ -18,7 +18,9 @@ use bulwark_core::recommendation::{
     Recommendation, RecommendationInput, VulnerabilitySummary, recommendations,
     summarize_vulnerability,
 };
-use bulwark_core::scan::{Unassessed, match_distinct, software_key, weaknesses_from_outcomes};
+use bulwark_core::scan::{
+    Finding, Unassessed, match_distinct, software_key, weaknesses_from_outcomes,
+};
 use bulwark_core::{
     Advisory, Clock, Device, DeviceId, DeviceInfo, InstalledPackage, InventoryNote, SoftwareKey,
     Weakness,
@@ -123,6 +125,8 @@ pub struct IngestSummary {
     pub notes: Vec<InventoryNote>,
     /// Package versions that could not be parsed for matching.
     pub unassessed: Vec<Unassessed>,
+    /// Informational advisories (unmaintained, unsound, notice) that apply: warnings, not weaknesses.
+    pub warnings: Vec<Finding>,
 }
 
 /// The engine: a store, a clock and the in-memory advisory index.
@@ -322,19 +326,7 @@ impl Engine {
         let keys: Vec<SoftwareKey> = packages.iter().map(software_key).collect();
         let outcomes = match_distinct(&index, &keys);
         let rows = weaknesses_from_outcomes(&keys, &outcomes);
-        let unassessed = packages
-            .iter()
-            .zip(&keys)
-            .filter_map(|(p, k)| match &outcomes[k] {
-                bulwark_core::matching::MatchOutcome::Unassessed(e) => Some(Unassessed {
-                    ecosystem: p.ecosystem.to_string(),
-                    package: p.name.clone(),
-                    version: p.version.clone(),
-                    reason: e.to_string(),
-                }),
-                _ => None,
-            })
-            .collect();
+        let report = bulwark_core::scan::report(&index, &packages, &keys, &outcomes);
         let weakness_diff = self
             .store
             .replace_weaknesses(stored.id, &detected(&rows), now)
@@ -349,7 +341,8 @@ impl Engine {
             opened: weakness_diff.opened,
             resolved: weakness_diff.resolved,
             notes,
-            unassessed,
+            unassessed: report.unassessed,
+            warnings: report.warnings,
         })
     }
 

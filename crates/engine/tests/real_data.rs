@@ -98,6 +98,10 @@ async fn staged_inventories_give_the_recommendations_checked_by_hand() {
     assert_eq!(dd.open_weaknesses, 53);
     assert_eq!(pb.open_weaknesses, 58);
     assert!(vw.open_weaknesses >= 30, "{}", vw.open_weaknesses);
+    // Informational RustSec records come back as warnings, the same 28 rows cargo-audit warns about
+    // (crates/cli/tests/data/oracle/cargo-audit/vaultwarden-1.20.0.warnings.tsv).
+    assert_eq!(vw.warnings.len(), 28);
+    assert!(vw.warnings.iter().all(|w| w.informational.is_some()));
 
     let recs = engine.recommendations().await.expect("recommendations");
     // hyper 0.10.16 and 0.14.4 are in vaultwarden 1.20.0's Cargo.lock; RUSTSEC-2021-0078 (CVE-2021-32715)

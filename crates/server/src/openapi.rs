@@ -242,6 +242,35 @@ pub struct IngestSummary {
     pub notes: Vec<InventoryNote>,
     /// Package versions that could not be parsed for matching.
     pub unassessed: Vec<Unassessed>,
+    /// Informational advisories (unmaintained, unsound, notice) that apply: warnings, not weaknesses.
+    pub warnings: Vec<Finding>,
+}
+
+/// One advisory that applies to one installed package version.
+#[derive(ToSchema)]
+pub struct Finding {
+    /// OSV ecosystem name (with release for OS packages).
+    pub ecosystem: String,
+    /// Package name as installed.
+    pub package: String,
+    /// Installed version.
+    pub version: String,
+    /// The advisory record.
+    pub advisory_id: String,
+    /// The vulnerability it belongs to (CVE when known).
+    pub vulnerability_id: String,
+    /// The advisory's aliases.
+    pub aliases: Vec<String>,
+    /// Low / Medium / High / Critical, when rated.
+    pub severity: Option<String>,
+    /// CVSS base score, when a vector was given.
+    pub cvss_score: Option<f64>,
+    /// Versions that fix it.
+    pub fixed_versions: Vec<String>,
+    /// The advisory's summary.
+    pub summary: Option<String>,
+    /// For informational advisories: `unmaintained`, `unsound`, `notice`.
+    pub informational: Option<String>,
 }
 
 #[cfg(test)]
@@ -285,6 +314,7 @@ mod tests {
         check::<Device, bulwark_core::Device>();
         check::<InventoryNote, bulwark_core::InventoryNote>();
         check::<Unassessed, bulwark_core::scan::Unassessed>();
+        check::<Finding, bulwark_core::scan::Finding>();
     }
 
     #[test]
