@@ -12,6 +12,7 @@ pub mod inventory;
 pub mod matching;
 pub mod recommendation;
 pub mod scan;
+pub mod score;
 pub mod version;
 
 pub use advisory::{Advisory, Affected, Event, Range, RangeKind, Severity, SeverityLevel};
