@@ -5,6 +5,7 @@
 //! Everything here is a function of its inputs, so it is tested with plain data.
 
 pub mod advisory;
+pub mod cpe;
 pub mod cvss;
 pub mod device;
 pub mod ecosystem;
@@ -13,6 +14,7 @@ pub mod matching;
 pub mod recommendation;
 pub mod scan;
 pub mod score;
+pub mod threat;
 pub mod version;
 
 pub use advisory::{Advisory, Affected, Event, Range, RangeKind, Severity, SeverityLevel};
