@@ -7,6 +7,7 @@
 
 pub mod epss;
 pub mod error;
+pub mod feeds;
 pub mod inventory;
 pub mod kev;
 pub mod nvd;

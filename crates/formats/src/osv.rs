@@ -13,7 +13,7 @@
 //! GIT entries such as the PSF's CPython records…) are dropped from [`Advisory::affected`] and counted;
 //! the advisory itself is kept even when nothing in it is matchable.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -26,6 +26,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::FormatError;
+use crate::feeds;
 use crate::source::{self, SourceFile};
 
 /// The longest accepted `id`, in bytes.
@@ -51,8 +52,17 @@ pub struct ReadReport {
     pub files_read: u64,
     /// Advisories handed to the sink.
     pub advisories: u64,
-    /// Documents that were not OSV.
+    /// Documents that were neither OSV nor a feed that [`crate::feeds`] converts.
     pub not_osv: u64,
+    /// Advisories converted from non-OSV feeds (included in `advisories`), by feed name
+    /// ([`crate::feeds::Feed::name`]).
+    pub feed_advisories: BTreeMap<String, u64>,
+    /// Feed entries deliberately not converted, by reason (Ruby interpreter and Node.js core advisories,
+    /// Alpine "not affected" entries, source RPMs, …).
+    pub feed_skipped: BTreeMap<String, u64>,
+    /// Feed advisories dropped because an earlier document of the walk gave one with the same id (the
+    /// Node.js database's `index.json` repeats its folder's entries).
+    pub feed_duplicates: u64,
     /// Affected entries dropped because Bulwark does not match their ecosystem, by ecosystem name
     /// (without release; `GIT` for package-less entries with only GIT ranges, `(none)` for other
     /// entries that name no ecosystem).
@@ -87,6 +97,10 @@ pub fn parse_osv(file: &str, bytes: &[u8]) -> Result<OsvContent, FormatError> {
 /// Walks `path` (a file, a directory tree or an archive; see [`source::walk`]) and hands every valid
 /// advisory to `sink` as soon as it is parsed.
 ///
+/// A document that is valid JSON or YAML but not OSV is tried as each non-OSV feed [`crate::feeds`]
+/// converts (Alpine secdb, CSAF, RubySec, Node.js security WG), detected by its content; only what no
+/// feed recognises counts as `not_osv`. Of feed advisories with the same id, the first is kept.
+///
 /// A malformed document or record is recorded in [`ReadReport::errors`] and the walk goes on; only a
 /// top-level path that cannot be read is an `Err`.
 pub fn read_advisories(
@@ -95,6 +109,7 @@ pub fn read_advisories(
 ) -> Result<ReadReport, FormatError> {
     let mut report = ReadReport::default();
     let mut parse_errors = Vec::new();
+    let mut feed_ids: HashSet<String> = HashSet::new();
     let stats = source::walk(path, &mut |file: SourceFile<'_>| {
         report.files_read += 1;
         let shape = parse_records(file.name, file.bytes, &mut |result| match result {
@@ -111,7 +126,29 @@ pub fn read_advisories(
             Err(e) => parse_errors.push(e),
         });
         match shape {
-            Ok(Shape::NotOsv) => report.not_osv += 1,
+            Ok(Shape::NotOsv) => match feeds::detect(file.bytes) {
+                Some(feed) => match feed.convert(file.name, file.bytes) {
+                    Ok(converted) => {
+                        for (reason, count) in converted.skipped {
+                            *report.feed_skipped.entry(reason).or_default() += count;
+                        }
+                        for advisory in converted.advisories {
+                            if !feed_ids.insert(advisory.id.clone()) {
+                                report.feed_duplicates += 1;
+                                continue;
+                            }
+                            report.advisories += 1;
+                            *report
+                                .feed_advisories
+                                .entry(feed.name().to_string())
+                                .or_default() += 1;
+                            sink(advisory);
+                        }
+                    }
+                    Err(e) => parse_errors.push(e),
+                },
+                None => report.not_osv += 1,
+            },
             Ok(Shape::Records) => {}
             Err(e) => parse_errors.push(e),
         }
