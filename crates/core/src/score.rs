@@ -103,7 +103,11 @@ pub fn threat_factor(facts: &WeaknessFacts) -> f64 {
 
 /// Exposure factor: 1 for an internet-facing device, 0.7 otherwise.
 pub fn exposure_factor(internet_facing: bool) -> f64 {
-    if internet_facing { 1.0 } else { INTERNAL_EXPOSURE }
+    if internet_facing {
+        1.0
+    } else {
+        INTERNAL_EXPOSURE
+    }
 }
 
 /// The risk (0–1) one weakness adds to a device.
@@ -178,7 +182,10 @@ mod tests {
         assert_eq!(round2(org), 8.64);
         assert_eq!(Band::of(org), Band::Low);
         // Remediating log4j on web-01 (web-01 falls to 2.33) lowers the organisation score by 6.20:
-        let org_after = weighted_score([(device_score([dos]), DeviceValue::High), (db, DeviceValue::Normal)]);
+        let org_after = weighted_score([
+            (device_score([dos]), DeviceValue::High),
+            (db, DeviceValue::Normal),
+        ]);
         assert_eq!(round2(org - org_after), 6.2);
     }
 
