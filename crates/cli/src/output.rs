@@ -73,6 +73,22 @@ pub fn print_import(path: &Path, s: &ImportSummary) {
         s.unchanged,
         s.not_osv
     );
+    if !s.feed_advisories.is_empty() {
+        let list: Vec<String> = s
+            .feed_advisories
+            .iter()
+            .map(|(f, n)| format!("{f} ({n})"))
+            .collect();
+        println!("  converted from other feeds: {}", list.join(", "));
+    }
+    if !s.feed_skipped.is_empty() {
+        let list: Vec<String> = s
+            .feed_skipped
+            .iter()
+            .map(|(r, n)| format!("{r} ({n})"))
+            .collect();
+        println!("  feed entries skipped: {}", list.join(", "));
+    }
     if !s.unsupported_ecosystems.is_empty() {
         let list: Vec<String> = s
             .unsupported_ecosystems

@@ -74,6 +74,10 @@ pub struct ImportSummary {
     pub unchanged: u64,
     /// JSON/YAML files that are not OSV records (skipped).
     pub not_osv: u64,
+    /// Records converted from feeds that are not OSV (Alpine secdb, Red Hat CSAF, RubySec, Node.js WG), by feed.
+    pub feed_advisories: BTreeMap<String, u64>,
+    /// Feed entries skipped on purpose, by reason.
+    pub feed_skipped: BTreeMap<String, u64>,
     /// Affected entries left out because Bulwark does not match their ecosystem, by ecosystem name.
     pub unsupported_ecosystems: BTreeMap<String, u64>,
     /// Files that could not be parsed (each names the file and the place).
@@ -208,6 +212,8 @@ impl Engine {
             .map_err(|e| EngineError::Internal(e.to_string()))??;
         summary.files_read = report.files_read;
         summary.not_osv = report.not_osv;
+        summary.feed_advisories = report.feed_advisories;
+        summary.feed_skipped = report.feed_skipped;
         summary.unsupported_ecosystems = report.skipped_unsupported_ecosystems;
         summary.errors = report.errors.iter().map(ToString::to_string).collect();
         if changed || self.index().is_empty() {
