@@ -244,7 +244,9 @@ fn scan_errors_exit_2_and_name_the_place() {
 fn import_ingest_and_recommendations_on_a_fresh_database() {
     let dir = tempfile::tempdir().expect("tempdir");
     let osv = write_advisories(dir.path());
-    let db = format!("sqlite://{}", dir.path().join("b.db").display());
+    // A fresh database of the backend BULWARK_TEST_DATABASE chooses, removed when the test ends.
+    let database = bulwark_store::testing::fresh_database().expect("fresh database");
+    let db = database.url().to_string();
     let out = bulwark()
         .args(["--db", &db, "import"])
         .arg(&osv)

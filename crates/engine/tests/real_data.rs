@@ -18,10 +18,10 @@ impl Clock for TestClock {
     }
 }
 
-async fn engine(dir: &Path, clock: Arc<TestClock>) -> Engine {
-    let url = format!("sqlite://{}", dir.join("bulwark.db").display());
-    let store = bulwark_store::open(&url).await.expect("store");
-    Engine::open(store, clock).await.expect("engine")
+/// An engine over a fresh database of the backend `BULWARK_TEST_DATABASE` chooses, and the database's guard.
+async fn engine(clock: Arc<TestClock>) -> (Engine, bulwark_store::testing::FreshDatabase) {
+    let (store, database) = bulwark_store::testing::fresh_store().await.expect("store");
+    (Engine::open(store, clock).await.expect("engine"), database)
 }
 
 async fn ingest(
@@ -56,11 +56,10 @@ async fn staged_inventories_give_the_recommendations_checked_by_hand() {
     let Some(data) = bulwark_testdata::shared_data() else {
         return;
     };
-    let dir = tempfile::tempdir().expect("tempdir");
     let clock = Arc::new(TestClock(Mutex::new(
         Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap(),
     )));
-    let engine = engine(dir.path(), clock.clone()).await;
+    let (engine, _database) = engine(clock.clone()).await;
     for set in [
         "advisories/rustsec-osv/rustsec-osv.tar.zst",
         "advisories/pypa/pypa-advisory-database.tar.zst",

@@ -35,13 +35,10 @@ async fn newer_records_replace_withdrawn_ones_stop_matching() {
     let dir = tempfile::tempdir().expect("tempdir");
     let osv = dir.path().join("osv");
     std::fs::create_dir(&osv).expect("dir");
-    let url = format!("sqlite://{}", dir.path().join("b.db").display());
-    let engine = Engine::open(
-        bulwark_store::open(&url).await.expect("store"),
-        Arc::new(SystemClock),
-    )
-    .await
-    .expect("engine");
+    let (store, _database) = bulwark_store::testing::fresh_store().await.expect("store");
+    let engine = Engine::open(store, Arc::new(SystemClock))
+        .await
+        .expect("engine");
 
     write_record(&osv, "2024-01-01T00:00:00Z", "2.0.0", None);
     let s = engine.import(&osv, &|_| {}).await.expect("import");

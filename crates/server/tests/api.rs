@@ -92,6 +92,8 @@ struct TestApp {
     base: String,
     client: reqwest::Client,
     _dir: tempfile::TempDir,
+    /// The fresh database of the backend `BULWARK_TEST_DATABASE` chooses; removed when the app drops.
+    _database: bulwark_store::testing::FreshDatabase,
 }
 
 impl TestApp {
@@ -103,7 +105,7 @@ impl TestApp {
         for (name, text) in ADVISORIES {
             std::fs::write(osv.join(name), text).expect("write advisory");
         }
-        let store = bulwark_store::open(&format!("sqlite://{}", dir.path().join("t.db").display()))
+        let (store, database) = bulwark_store::testing::fresh_store()
             .await
             .expect("open store");
         let clock = FixedClock(
@@ -134,6 +136,7 @@ impl TestApp {
             base,
             client: reqwest::Client::new(),
             _dir: dir,
+            _database: database,
         }
     }
 

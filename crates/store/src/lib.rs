@@ -1,8 +1,10 @@
-//! Persistence for Bulwark: the `Store` trait that the engine needs, and its SQLite implementation.
+//! Persistence for Bulwark: the `Store` trait that the engine needs, and its SQLite and PostgreSQL
+//! implementations.
 //!
-//! The backend is chosen in exactly one place, [`open`], by the URL scheme. Every backend passes the same
-//! contract test suite (`tests/contract.rs`). SQL and types are kept portable so that the PostgreSQL
-//! backend can implement the same trait with its own migrations.
+//! The backend is chosen in exactly one place, [`open`], by the URL scheme. Each backend has its own
+//! module and its own embedded migrations (`migrations/sqlite/`, `migrations/postgres/`), and every
+//! backend passes the same contract test suite (`tests/contract.rs`). [`testing`] gives tests a fresh
+//! database of the backend the test run chose.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -12,7 +14,9 @@ use bulwark_core::{
     Advisory, Device, DeviceId, DeviceInfo, InstalledPackage, SoftwareKey, Weakness,
 };
 
+pub mod postgres;
 pub mod sqlite;
+pub mod testing;
 
 /// Errors a store reports; callers act on the variant.
 #[derive(Debug, thiserror::Error)]
@@ -175,18 +179,18 @@ pub trait Store: Send + Sync {
     async fn ping(&self) -> StoreResult<()>;
 }
 
-/// Opens the store a URL names (`sqlite://path`, `sqlite::memory:`), applying migrations.
+/// Opens the store a URL names, applying migrations: `sqlite://PATH` or `sqlite::memory:` (see
+/// [`sqlite::SqliteStore::open`]), `postgres://…` or `postgresql://…` (see [`postgres::PostgresStore::open`]).
 pub async fn open(url: &str) -> StoreResult<std::sync::Arc<dyn Store>> {
     let scheme = url.split(':').next().unwrap_or_default();
     match scheme {
         "sqlite" => Ok(std::sync::Arc::new(sqlite::SqliteStore::open(url).await?)),
-        "postgres" | "postgresql" => Err(StoreError::InvalidUrl {
-            url: url.to_string(),
-            reason: "the PostgreSQL backend is not built yet; use sqlite://PATH".into(),
-        }),
+        "postgres" | "postgresql" => Ok(std::sync::Arc::new(
+            postgres::PostgresStore::open(url).await?,
+        )),
         _ => Err(StoreError::InvalidUrl {
             url: url.to_string(),
-            reason: "expected sqlite://PATH".into(),
+            reason: "expected sqlite://PATH or postgres://USER@HOST:PORT/DATABASE".into(),
         }),
     }
 }

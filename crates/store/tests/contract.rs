@@ -1,8 +1,13 @@
-//! The contract every `Store` backend meets, checked against a fresh in-memory and a fresh file SQLite database.
+//! The contract every `Store` backend meets, checked against a fresh in-memory SQLite database, a fresh
+//! SQLite file and a fresh PostgreSQL database.
 //!
-//! Each check is a plain `async fn(Arc<dyn Store>)` that knows nothing of the backend, so a new backend
-//! (PostgreSQL) runs the same suite by adding one line to the `contract!` invocation at the bottom.
-//! Checks that need to open a database twice take its URL instead.
+//! Each check is a plain `async fn(Arc<dyn Store>)` that knows nothing of the backend, so every backend
+//! runs the same suite (one line per backend in the `contract!` invocation at the bottom). Checks that
+//! need to open a database twice take its URL instead.
+//!
+//! SQLite always runs. PostgreSQL runs when `BULWARK_TEST_DATABASE` or `BULWARK_TEST_POSTGRES` names a
+//! server (each test gets its own database on it, dropped afterwards); without one its tests skip with a
+//! printed reason, and fail when `BULWARK_REQUIRE_POSTGRES=1` or `BULWARK_REQUIRE_SHARED_DATA=1`.
 
 use std::collections::HashSet;
 use std::slice;
@@ -16,6 +21,7 @@ use bulwark_core::{
     Advisory, Affected, Device, DeviceId, DeviceInfo, EcosystemRelease, Event, InstalledPackage,
     Range, RangeKind, Severity, SeverityLevel, SoftwareKey, Weakness,
 };
+use bulwark_store::testing::{self, Backend, FreshDatabase};
 use bulwark_store::{
     AdvisoryUpsertStats, DetectedWeakness, InventoryDiff, Store, StoreError, WeaknessDiff, open,
 };
@@ -28,14 +34,17 @@ struct Fresh {
     store: Arc<dyn Store>,
     /// The directory holding a file database; removed when the test ends.
     _dir: Option<TempDir>,
+    /// The PostgreSQL database; dropped when the test ends.
+    _database: Option<FreshDatabase>,
 }
 
 /// A new private in-memory SQLite database.
-async fn sqlite_memory() -> Fresh {
-    Fresh {
+async fn sqlite_memory() -> Option<Fresh> {
+    Some(Fresh {
         store: open("sqlite::memory:").await.expect("open sqlite::memory:"),
         _dir: None,
-    }
+        _database: None,
+    })
 }
 
 /// The URL of a new SQLite file (not yet created) in a new temporary directory.
@@ -46,12 +55,44 @@ fn sqlite_file_url() -> (String, TempDir) {
 }
 
 /// A new SQLite file database.
-async fn sqlite_file() -> Fresh {
+async fn sqlite_file() -> Option<Fresh> {
     let (url, dir) = sqlite_file_url();
-    Fresh {
+    Some(Fresh {
         store: open(&url).await.expect("open sqlite file"),
         _dir: Some(dir),
-    }
+        _database: None,
+    })
+}
+
+/// A new, empty database on the PostgreSQL server the environment names; `None` (the test skips, saying
+/// why) when it names none. Panics when PostgreSQL is required but not named, or cannot be reached.
+async fn postgres_database() -> Option<FreshDatabase> {
+    let server = match testing::postgres_server() {
+        Ok(Some(server)) => server,
+        Ok(None) => {
+            eprintln!(
+                "skipped: no PostgreSQL server named; set {}=postgres://USER@HOST:PORT/DB to run on PostgreSQL",
+                testing::POSTGRES_VAR
+            );
+            return None;
+        }
+        Err(e) => panic!("{e}"),
+    };
+    let database = Backend::Postgres { server }
+        .fresh()
+        .await
+        .expect("create a PostgreSQL test database");
+    Some(database)
+}
+
+/// A new PostgreSQL database, opened.
+async fn postgres() -> Option<Fresh> {
+    let database = postgres_database().await?;
+    Some(Fresh {
+        store: open(database.url()).await.expect("open postgres"),
+        _dir: None,
+        _database: Some(database),
+    })
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -923,6 +964,96 @@ async fn concurrent_ingests_do_not_interfere(store: Arc<dyn Store>) {
     assert_eq!(store.all_software().await.unwrap().len(), 80);
 }
 
+/// What writer `writer` ingests for the shared device in `round`: 20 packages of its own, and 10 packages
+/// both writers carry at versions only this writer uses.
+fn writer_packages(writer: usize, round: i64) -> Vec<InstalledPackage> {
+    let own = (0..20).map(|i| pkg("PyPI", &format!("w{writer}-own-{i}"), "1.0"));
+    let shared = (0..10).map(|i| pkg("PyPI", &format!("shared-{i}"), &format!("{writer}.{round}")));
+    own.chain(shared).collect()
+}
+
+/// What writer `writer` detects on the shared device in `round` (a key set only this writer produces).
+fn writer_weaknesses(writer: usize, round: i64) -> Vec<DetectedWeakness> {
+    vec![
+        detected(
+            &key("PyPI", "shared-0", &format!("{writer}.{round}")),
+            "CVE-1",
+            &["PYSEC-1"],
+        ),
+        detected(
+            &key("PyPI", &format!("w{writer}-own-0"), "1.0"),
+            &format!("CVE-{writer}"),
+            &["PYSEC-2"],
+        ),
+    ]
+}
+
+/// Two tasks ingesting the same device at once: every call succeeds (nothing deadlocks), and the device
+/// ends with exactly one writer's last software set and one writer's last weaknesses, never a mixture;
+/// the history adds up to the set that is stored.
+async fn concurrent_ingests_of_one_device_stay_consistent(store: Arc<dyn Store>) {
+    const ROUNDS: i64 = 12;
+    let device = new_device(&store, "shared").await.id;
+    let writer = |w: usize| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            for round in 0..ROUNDS {
+                store
+                    .upsert_device(&info("shared"), at(round))
+                    .await
+                    .unwrap();
+                store
+                    .replace_inventory(device, &writer_packages(w, round), at(round))
+                    .await
+                    .unwrap();
+                store
+                    .replace_weaknesses(device, &writer_weaknesses(w, round), at(round))
+                    .await
+                    .unwrap();
+            }
+        })
+    };
+    let (first, second) = tokio::join!(writer(0), writer(1));
+    first.expect("writer 0");
+    second.expect("writer 1");
+
+    let software = store.device_software(device).await.unwrap();
+    let last: Vec<HashSet<InstalledPackage>> = (0..2)
+        .map(|w| set(&writer_packages(w, ROUNDS - 1)))
+        .collect();
+    assert_eq!(software.len(), 30, "{software:?}");
+    assert!(last.contains(&set(&software)), "{software:?}");
+    let history = store.inventory_history(device).await.unwrap();
+    let appeared = history.iter().filter(|c| c.change == "appeared").count();
+    assert_eq!(appeared - (history.len() - appeared), software.len());
+
+    let open: HashSet<(SoftwareKey, String)> = store
+        .open_weaknesses()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|w| (w.software, w.vulnerability_id))
+        .collect();
+    let last: Vec<HashSet<(SoftwareKey, String)>> = (0..2)
+        .map(|w| {
+            writer_weaknesses(w, ROUNDS - 1)
+                .into_iter()
+                .map(|d| (d.software, d.vulnerability_id))
+                .collect()
+        })
+        .collect();
+    assert!(last.contains(&open), "{open:?}");
+    let open_rows = store
+        .device_weaknesses(device)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|w| w.resolved.is_none())
+        .count();
+    assert_eq!(open_rows, 2);
+    assert_eq!(store.devices().await.unwrap().len(), 1);
+}
+
 /// Non-ASCII text (combining marks, emoji, right-to-left) and multi-megabyte strings come back unchanged;
 /// names are compared exactly (composed and decomposed `é` are two devices).
 async fn unicode_and_huge_strings_round_trip(store: Arc<dyn Store>) {
@@ -1063,7 +1194,9 @@ macro_rules! contract {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $check() {
-                    let fresh = super::$backend().await;
+                    let Some(fresh) = super::$backend().await else {
+                        return;
+                    };
                     super::$check(fresh.store.clone()).await;
                 }
             )*
@@ -1072,7 +1205,7 @@ macro_rules! contract {
 }
 
 contract! {
-    backends: [sqlite_memory, sqlite_file],
+    backends: [sqlite_memory, sqlite_file, postgres],
     checks: [
         advisory_reimport_replaces_only_newer,
         duplicate_ids_in_one_batch_keep_the_newest,
@@ -1086,13 +1219,14 @@ contract! {
         weaknesses_open_keep_resolve_and_reopen,
         weaknesses_are_per_device_and_software,
         concurrent_ingests_do_not_interfere,
+        concurrent_ingests_of_one_device_stay_consistent,
         unicode_and_huge_strings_round_trip,
         ping_answers,
     ]
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// SQLite-specific: URLs and files.
+// Backend-specific: URLs, files, several stores on one database.
 
 #[tokio::test]
 async fn sqlite_file_keeps_data_when_reopened() {
@@ -1100,11 +1234,11 @@ async fn sqlite_file_keeps_data_when_reopened() {
     reopening_keeps_data(&url).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_stores_on_one_file_see_each_others_writes() {
-    let (url, _dir) = sqlite_file_url();
-    let first = open(&url).await.unwrap();
-    let second = open(&url).await.unwrap();
+/// Two stores opened on one database (two processes, or two replicas) see each other's writes and
+/// write at the same time without failing.
+async fn two_stores_see_each_others_writes(url: &str) {
+    let first = open(url).await.unwrap();
+    let second = open(url).await.unwrap();
     let a = new_device(&first, "from-first").await;
     assert_eq!(
         second.device_by_name("from-first").await.unwrap().as_ref(),
@@ -1123,6 +1257,12 @@ async fn two_stores_on_one_file_see_each_others_writes() {
         [pkg("npm", "a", "1")]
     );
     assert_eq!(first.advisories().await.unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_stores_on_one_file_see_each_others_writes() {
+    let (url, _dir) = sqlite_file_url();
+    two_stores_see_each_others_writes(&url).await;
 }
 
 #[tokio::test]
@@ -1167,6 +1307,8 @@ async fn bad_urls_are_refused() {
         "sqlite://x.db?mode=sideways",
         "mysql://localhost/db",
         "bulwark.db",
+        "postgres://postgres@localhost:notaport/db",
+        "postgresql://[::1/db",
     ] {
         match open(url).await {
             Err(StoreError::InvalidUrl { url: given, .. }) => assert_eq!(given, url),
@@ -1182,4 +1324,77 @@ async fn bad_urls_are_refused() {
         Err(other) => panic!("expected a database error, got {other}"),
         Ok(_) => panic!("expected a database error, got a store"),
     }
+    // So does a well-formed PostgreSQL URL where no server listens.
+    match open("postgres://postgres@127.0.0.1:1/bulwark").await {
+        Err(StoreError::Database(_)) => {}
+        Err(other) => panic!("expected a database error, got {other}"),
+        Ok(_) => panic!("expected a database error, got a store"),
+    }
+}
+
+#[tokio::test]
+async fn postgres_keeps_data_when_reopened() {
+    let Some(database) = postgres_database().await else {
+        return;
+    };
+    reopening_keeps_data(database.url()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_stores_on_one_postgres_database_see_each_others_writes() {
+    let Some(database) = postgres_database().await else {
+        return;
+    };
+    two_stores_see_each_others_writes(database.url()).await;
+}
+
+/// Two replicas importing overlapping advisory batches at once: both succeed, and between them every
+/// record is counted as inserted exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_postgres_stores_import_overlapping_batches_at_once() {
+    let Some(database) = postgres_database().await else {
+        return;
+    };
+    let first = open(database.url()).await.unwrap();
+    let second = open(database.url()).await.unwrap();
+    let batch: Vec<Advisory> = (0..2_000)
+        .map(|i| advisory(&format!("GHSA-{i:05}"), "2024-01-01T00:00:00Z", "x"))
+        .collect();
+    let (x, y) = tokio::join!(
+        first.upsert_advisories(&batch),
+        second.upsert_advisories(&batch[1_000..]),
+    );
+    let (x, y) = (x.unwrap(), y.unwrap());
+    assert_eq!(x.inserted + y.inserted, 2_000);
+    assert_eq!(x.unchanged + y.unchanged, 1_000);
+    assert_eq!(first.advisories().await.unwrap(), batch);
+}
+
+/// A PostgreSQL `postgresql://` URL is accepted as well as `postgres://`, and the test database is gone
+/// once its guard drops, even while a store still holds connections to it.
+#[tokio::test]
+async fn postgres_test_databases_are_dropped_with_their_guard() {
+    let Some(database) = postgres_database().await else {
+        return;
+    };
+    let url = database.url().replacen("postgres://", "postgresql://", 1);
+    let store = open(&url).await.unwrap();
+    store.ping().await.unwrap();
+    let name = url.rsplit('/').next().unwrap().to_string();
+    let server = testing::postgres_server().unwrap().unwrap();
+    assert!(database_exists(&server, &name).await);
+    drop(database);
+    assert!(!database_exists(&server, &name).await);
+}
+
+/// Whether the PostgreSQL server has a database of this name.
+async fn database_exists(server: &str, name: &str) -> bool {
+    use sqlx::Connection;
+    let mut admin = sqlx::PgConnection::connect(server).await.unwrap();
+    let found: Option<i32> = sqlx::query_scalar("SELECT 1 FROM pg_database WHERE datname = $1")
+        .bind(name)
+        .fetch_optional(&mut admin)
+        .await
+        .unwrap();
+    found.is_some()
 }
