@@ -20,7 +20,7 @@ use bulwark_formats::inventory::InventoryFormat;
 #[derive(Debug, Parser)]
 #[command(name = "bulwark", version, about)]
 struct Cli {
-    /// Database URL (`sqlite://PATH`).
+    /// Database URL: `sqlite://PATH` (embedded, the default) or `postgres://USER@HOST/DB`.
     #[arg(
         long,
         global = true,
