@@ -5,6 +5,12 @@
 //! module and its own embedded migrations (`migrations/sqlite/`, `migrations/postgres/`), and every
 //! backend passes the same contract test suite (`tests/contract.rs`). [`testing`] gives tests a fresh
 //! database of the backend the test run chose.
+//!
+//! What does not depend on the backend is written once and used by both: `codec` converts between
+//! domain values and column values (the two schemas have the same columns and units), and `batch`
+//! decides what a write changes (the newest record per advisory id, the diff of a software set or of a
+//! device's weaknesses). The backend modules keep only what is theirs: SQL text, binding, connections,
+//! transactions and locking.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -14,6 +20,8 @@ use bulwark_core::{
     Advisory, Device, DeviceId, DeviceInfo, InstalledPackage, SoftwareKey, Weakness,
 };
 
+mod batch;
+mod codec;
 pub mod postgres;
 pub mod sqlite;
 pub mod testing;

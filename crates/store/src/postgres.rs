@@ -3,6 +3,10 @@
 //! It returns exactly what the SQLite implementation returns for every call (the contract suite runs
 //! unchanged on both): the same schema with the same names and units (times are BIGINT microseconds,
 //! see `migrations/postgres/`), the same orders, the same diff semantics and the same error variants.
+//! What makes that hold is shared, not copied: rows are decoded and values encoded by `codec`, and
+//! what a write changes (the newest record per advisory id, the software and weakness diffs) is
+//! decided by `batch`. This module holds only what is PostgreSQL's: the SQL, binding it (`bind`),
+//! connections, transactions and locks.
 //!
 //! Migrations are embedded and applied by [`PostgresStore::open`]; sqlx takes a session advisory lock
 //! around them, so several replicas starting at once migrate the database once.
@@ -34,9 +38,9 @@
 //! One difference is PostgreSQL's, not this code's: PostgreSQL text cannot hold the NUL character, so a
 //! string containing one is refused with a database error where SQLite would store it.
 
-mod codec;
+mod bind;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -46,18 +50,15 @@ use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Connection, Postgres, Transaction};
 
-use bulwark_core::{
-    Advisory, Device, DeviceId, DeviceInfo, InstalledPackage, SoftwareKey, Weakness,
-};
+use bulwark_core::{Advisory, Device, DeviceId, DeviceInfo, InstalledPackage, Weakness};
 
+use crate::batch::{self, AdvisoryWrite, Incoming};
+use crate::codec::{self, DEVICE_COLUMNS, DeviceUpdate, PACKAGE_COLUMNS, WEAKNESS_COLUMNS, micros};
 use crate::{
     AdvisoryUpsertStats, DetectedWeakness, InventoryChange, InventoryDiff, Store, StoreError,
     StoreResult, WeaknessDiff,
 };
-use codec::{
-    PackageColumns, SoftwareKeyColumns, UNNEST_PACKAGE, corrupt, get, micros, package, package_cmp,
-    software_key,
-};
+use bind::{PackageColumns, Query, SoftwareKeyColumns, UNNEST_PACKAGE};
 
 /// The schema migrations, embedded at compile time and applied by [`PostgresStore::open`].
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -112,6 +113,26 @@ impl PostgresStore {
         Ok(PostgresStore { pool })
     }
 
+    /// Runs a read on a pooled connection and decodes every row it returns.
+    async fn read_all<T>(
+        &self,
+        query: Query<'_>,
+        decode: fn(&PgRow) -> StoreResult<T>,
+    ) -> StoreResult<Vec<T>> {
+        let rows = query.fetch_all(&self.pool).await?;
+        rows.iter().map(decode).collect()
+    }
+
+    /// Runs a read on a pooled connection and decodes the row it returns, if any.
+    async fn read_optional<T>(
+        &self,
+        query: Query<'_>,
+        decode: fn(&PgRow) -> StoreResult<T>,
+    ) -> StoreResult<Option<T>> {
+        let row = query.fetch_optional(&self.pool).await?;
+        row.as_ref().map(decode).transpose()
+    }
+
     /// Closes every connection, waiting for them to finish (a dropped store closes them in the background).
     pub async fn close(&self) {
         self.pool.close().await;
@@ -131,70 +152,24 @@ async fn lock_device(tx: &mut Transaction<'static, Postgres>, device: DeviceId) 
     }
 }
 
-/// One advisory of a batch, with its times parsed.
-struct Incoming<'a> {
-    advisory: &'a Advisory,
-    modified: i64,
-    withdrawn: Option<i64>,
-}
-
-/// The error for an advisory whose time field is not RFC 3339; the whole batch is refused.
-fn bad_time(id: &str, field: &str, value: &str, e: chrono::ParseError) -> StoreError {
-    StoreError::Invalid {
-        what: format!("advisory {id:?}"),
-        reason: format!("{field} {value:?} is not an RFC 3339 time ({e})"),
-    }
-}
-
-/// Parses the batch's times and keeps, per id, the record with the latest `modified` (the first one
-/// given on a tie), in the order ids first appear. Refuses the batch if any time does not parse.
-fn newest_per_id(advisories: &[Advisory]) -> StoreResult<Vec<Incoming<'_>>> {
-    let mut out: Vec<Incoming<'_>> = Vec::with_capacity(advisories.len());
-    let mut slot: HashMap<&str, usize> = HashMap::with_capacity(advisories.len());
-    for advisory in advisories {
-        let modified = codec::rfc3339_micros(&advisory.modified)
-            .map_err(|e| bad_time(&advisory.id, "modified", &advisory.modified, e))?;
-        let withdrawn = match &advisory.withdrawn {
-            Some(w) => Some(
-                codec::rfc3339_micros(w).map_err(|e| bad_time(&advisory.id, "withdrawn", w, e))?,
-            ),
-            None => None,
-        };
-        let incoming = Incoming {
-            advisory,
-            modified,
-            withdrawn,
-        };
-        match slot.get(advisory.id.as_str()) {
-            Some(&i) if out[i].modified < modified => out[i] = incoming,
-            Some(_) => {}
-            None => {
-                slot.insert(&advisory.id, out.len());
-                out.push(incoming);
-            }
-        }
-    }
-    Ok(out)
-}
-
 /// Advisory rows as one array per column, for `UNNEST($1, $2, $3, $4)`.
 #[derive(Default)]
 struct AdvisoryColumns<'a> {
+    /// `id`.
     id: Vec<&'a str>,
+    /// `modified`, in stored microseconds.
     modified: Vec<i64>,
+    /// `withdrawn`, in stored microseconds.
     withdrawn: Vec<Option<i64>>,
+    /// `record`, the advisory as JSON text.
     record: Vec<String>,
 }
 
 impl<'a> AdvisoryColumns<'a> {
+    /// Adds one record, failing only when it cannot be encoded.
     fn push(&mut self, incoming: &Incoming<'a>) -> StoreResult<()> {
         let advisory = incoming.advisory;
-        let record = serde_json::to_string(advisory).map_err(|e| {
-            corrupt(
-                "advisories",
-                format!("advisory {:?} cannot be encoded: {e}", advisory.id),
-            )
-        })?;
+        let record = codec::advisory_json(advisory)?;
         self.id.push(&advisory.id);
         self.modified.push(incoming.modified);
         self.withdrawn.push(incoming.withdrawn);
@@ -202,6 +177,7 @@ impl<'a> AdvisoryColumns<'a> {
         Ok(())
     }
 
+    /// The number of rows held.
     fn len(&self) -> usize {
         self.id.len()
     }
@@ -236,78 +212,11 @@ const UPDATE_ADVISORIES: &str = "UPDATE advisories AS a \
      FROM UNNEST($1::text[], $2::int8[], $3::int8[], $4::text[]) AS t(id, modified, withdrawn, record) \
      WHERE a.id = t.id";
 
-fn advisory_from_row(row: &PgRow) -> StoreResult<Advisory> {
-    let record: String = get(row, "advisories", "record")?;
-    serde_json::from_str(&record).map_err(|e| corrupt("advisories", format!("column record: {e}")))
-}
-
-const DEVICE_COLUMNS: &str = "id, name, os, device_group, tags, first_seen, last_seen";
-
-fn device_from_row(row: &PgRow) -> StoreResult<Device> {
-    const T: &str = "devices";
-    Ok(Device {
-        id: DeviceId(get(row, T, "id")?),
-        name: get(row, T, "name")?,
-        os: get(row, T, "os")?,
-        group: get(row, T, "device_group")?,
-        tags: codec::string_list(row, T, "tags")?,
-        first_seen: codec::time_column(row, T, "first_seen")?,
-        last_seen: codec::time_column(row, T, "last_seen")?,
-    })
-}
-
-const PACKAGE_COLUMNS: &str =
-    "ecosystem, release, name, version, source_name, source_version, purl, cpe";
-
-const WEAKNESS_COLUMNS: &str = "device_id, ecosystem, release, name, version, vulnerability_id, advisory_ids, first_detected, resolved";
-
-fn weakness_from_row(row: &PgRow) -> StoreResult<Weakness> {
-    const T: &str = "weaknesses";
-    Ok(Weakness {
-        device_id: DeviceId(get(row, T, "device_id")?),
-        software: software_key(row, T)?,
-        vulnerability_id: get(row, T, "vulnerability_id")?,
-        advisory_ids: codec::string_list(row, T, "advisory_ids")?,
-        first_detected: codec::time_column(row, T, "first_detected")?,
-        resolved: codec::optional_time_column(row, T, "resolved")?,
-    })
-}
-
-/// An optional text field as stored: empty or blank counts as not given.
-fn given(value: &Option<String>) -> Option<&str> {
-    value.as_deref().filter(|v| !v.trim().is_empty())
-}
-
-/// The detected weaknesses keyed as open rows are, duplicates merged (their advisory ids united).
-fn detected_by_key(detected: &[DetectedWeakness]) -> Vec<((&SoftwareKey, &str), Vec<String>)> {
-    let mut out: Vec<((&SoftwareKey, &str), Vec<String>)> = Vec::with_capacity(detected.len());
-    let mut slot: HashMap<(&SoftwareKey, &str), usize> = HashMap::with_capacity(detected.len());
-    for d in detected {
-        let key = (&d.software, d.vulnerability_id.as_str());
-        match slot.get(&key) {
-            Some(&i) => out[i].1.extend(d.advisory_ids.iter().cloned()),
-            None => {
-                slot.insert(key, out.len());
-                out.push((key, d.advisory_ids.clone()));
-            }
-        }
-    }
-    for (_, ids) in &mut out {
-        ids.sort();
-        ids.dedup();
-    }
-    out
-}
-
 #[async_trait]
 impl Store for PostgresStore {
     async fn upsert_advisories(&self, advisories: &[Advisory]) -> StoreResult<AdvisoryUpsertStats> {
-        let batch = newest_per_id(advisories)?;
-        // Records that lost to a newer duplicate in the same batch changed nothing.
-        let mut stats = AdvisoryUpsertStats {
-            unchanged: (advisories.len() - batch.len()) as u64,
-            ..AdvisoryUpsertStats::default()
-        };
+        let batch = batch::newest_per_id(advisories)?;
+        let mut stats = batch::batch_stats(advisories.len(), batch.len());
         if batch.is_empty() {
             return Ok(stats);
         }
@@ -327,21 +236,12 @@ impl Store for PostgresStore {
         let mut inserts = AdvisoryColumns::default();
         let mut updates = AdvisoryColumns::default();
         for incoming in &batch {
-            match stored.get(incoming.advisory.id.as_str()) {
-                None => {
-                    inserts.push(incoming)?;
-                    stats.inserted += 1;
-                }
-                Some(&old) if incoming.modified > old => {
-                    updates.push(incoming)?;
-                    stats.updated += 1;
-                }
-                Some(_) => {
-                    stats.unchanged += 1;
-                    continue;
-                }
+            let stored_modified = stored.get(incoming.advisory.id.as_str()).copied();
+            match batch::decide(&mut stats, incoming, stored_modified) {
+                Some(AdvisoryWrite::Insert) => inserts.push(incoming)?,
+                Some(AdvisoryWrite::Update) => updates.push(incoming)?,
+                None => continue,
             }
-            stats.changed_ids.push(incoming.advisory.id.clone());
             if inserts.len() >= ADVISORY_CHUNK {
                 inserts.flush(&mut tx, INSERT_ADVISORIES).await?;
             }
@@ -356,18 +256,13 @@ impl Store for PostgresStore {
     }
 
     async fn advisories(&self) -> StoreResult<Vec<Advisory>> {
-        let rows = sqlx::query("SELECT record FROM advisories ORDER BY id")
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(advisory_from_row).collect()
+        let query = sqlx::query("SELECT record FROM advisories ORDER BY id");
+        self.read_all(query, codec::advisory).await
     }
 
     async fn advisory(&self, id: &str) -> StoreResult<Option<Advisory>> {
-        let row = sqlx::query("SELECT record FROM advisories WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(advisory_from_row).transpose()
+        let query = sqlx::query("SELECT record FROM advisories WHERE id = $1").bind(id);
+        self.read_optional(query, codec::advisory).await
     }
 
     async fn upsert_device(&self, info: &DeviceInfo, at: DateTime<Utc>) -> StoreResult<Device> {
@@ -382,45 +277,33 @@ impl Store for PostgresStore {
                last_seen = $5 \
              RETURNING {DEVICE_COLUMNS}"
         );
-        let tags = (!info.tags.is_empty()).then(|| codec::string_list_json(&info.tags));
+        let update = DeviceUpdate::new(info);
         let row = sqlx::query(&sql)
-            .bind(&info.name)
-            .bind(given(&info.os))
-            .bind(given(&info.group))
-            .bind(tags)
+            .bind(update.name)
+            .bind(update.os)
+            .bind(update.group)
+            .bind(update.tags)
             .bind(micros(at))
             .fetch_one(&self.pool)
             .await?;
-        device_from_row(&row)
+        codec::device(&row)
     }
 
     async fn devices(&self) -> StoreResult<Vec<Device>> {
-        let rows = sqlx::query(&format!(
-            "SELECT {DEVICE_COLUMNS} FROM devices ORDER BY name"
-        ))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(device_from_row).collect()
+        let sql = format!("SELECT {DEVICE_COLUMNS} FROM devices ORDER BY name");
+        self.read_all(sqlx::query(&sql), codec::device).await
     }
 
     async fn device(&self, id: DeviceId) -> StoreResult<Option<Device>> {
-        let row = sqlx::query(&format!(
-            "SELECT {DEVICE_COLUMNS} FROM devices WHERE id = $1"
-        ))
-        .bind(id.0)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(device_from_row).transpose()
+        let sql = format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE id = $1");
+        self.read_optional(sqlx::query(&sql).bind(id.0), codec::device)
+            .await
     }
 
     async fn device_by_name(&self, name: &str) -> StoreResult<Option<Device>> {
-        let row = sqlx::query(&format!(
-            "SELECT {DEVICE_COLUMNS} FROM devices WHERE name = $1"
-        ))
-        .bind(name)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(device_from_row).transpose()
+        let sql = format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE name = $1");
+        self.read_optional(sqlx::query(&sql).bind(name), codec::device)
+            .await
     }
 
     async fn replace_inventory(
@@ -429,7 +312,6 @@ impl Store for PostgresStore {
         packages: &[InstalledPackage],
         at: DateTime<Utc>,
     ) -> StoreResult<InventoryDiff> {
-        const T: &str = "device_software";
         let mut tx = self.pool.begin().await?;
         lock_device(&mut tx, device).await?;
         let rows = sqlx::query(&format!(
@@ -438,59 +320,39 @@ impl Store for PostgresStore {
         .bind(device.0)
         .fetch_all(&mut *tx)
         .await?;
-        // Stored package → its row id; rows repeating a package (never written by this code) are dropped.
-        let mut stored: HashMap<InstalledPackage, i64> = HashMap::with_capacity(rows.len());
-        let mut delete: Vec<i64> = Vec::new();
-        for row in &rows {
-            let id: i64 = get(row, T, "id")?;
-            if let Some(previous) = stored.insert(package(row, T)?, id) {
-                delete.push(previous);
-            }
-        }
-        let mut seen: HashSet<&InstalledPackage> = HashSet::with_capacity(packages.len());
-        let mut appeared: Vec<InstalledPackage> = Vec::new();
-        for p in packages {
-            if seen.insert(p) && stored.remove(p).is_none() {
-                appeared.push(p.clone());
-            }
-        }
-        let mut gone: Vec<(InstalledPackage, i64)> = stored.into_iter().collect();
-        gone.sort_by(|a, b| package_cmp(&a.0, &b.0));
-        delete.extend(gone.iter().map(|(_, id)| *id));
-        let disappeared: Vec<InstalledPackage> = gone.into_iter().map(|(p, _)| p).collect();
-
-        if !delete.is_empty() {
+        let stored = rows
+            .iter()
+            .map(codec::stored_package)
+            .collect::<StoreResult<Vec<_>>>()?;
+        let plan = batch::plan_inventory(stored, packages);
+        if !plan.delete.is_empty() {
             sqlx::query("DELETE FROM device_software WHERE id = ANY($1::int8[])")
-                .bind(delete)
+                .bind(&plan.delete)
                 .execute(&mut *tx)
                 .await?;
         }
-        if !appeared.is_empty() {
+        if !plan.diff.appeared.is_empty() {
             let insert_software = format!(
                 "INSERT INTO device_software (device_id, {PACKAGE_COLUMNS}) \
                  SELECT $1, {PACKAGE_COLUMNS} \
                  FROM UNNEST({UNNEST_PACKAGE}) WITH ORDINALITY AS t({PACKAGE_COLUMNS}, n) ORDER BY n"
             );
             let query = sqlx::query(&insert_software).bind(device.0);
-            PackageColumns::new(&appeared)
+            PackageColumns::new(&plan.diff.appeared)
                 .bind(query)
                 .execute(&mut *tx)
                 .await?;
         }
-        if !(appeared.is_empty() && disappeared.is_empty()) {
+        let (changes, changed): (Vec<&str>, Vec<&InstalledPackage>) = plan.changes().unzip();
+        if !changes.is_empty() {
             let insert_change = format!(
                 "INSERT INTO inventory_changes (device_id, at, change, {PACKAGE_COLUMNS}) \
                  SELECT $1, $10, change, {PACKAGE_COLUMNS} \
                  FROM UNNEST({UNNEST_PACKAGE}, $11::text[]) WITH ORDINALITY \
                    AS t({PACKAGE_COLUMNS}, change, n) ORDER BY n"
             );
-            let changes: Vec<&str> = appeared
-                .iter()
-                .map(|_| "appeared")
-                .chain(disappeared.iter().map(|_| "disappeared"))
-                .collect();
             let query = sqlx::query(&insert_change).bind(device.0);
-            PackageColumns::new(appeared.iter().chain(&disappeared))
+            PackageColumns::new(changed)
                 .bind(query)
                 .bind(micros(at))
                 .bind(changes)
@@ -498,66 +360,32 @@ impl Store for PostgresStore {
                 .await?;
         }
         tx.commit().await?;
-        Ok(InventoryDiff {
-            appeared,
-            disappeared,
-        })
+        Ok(plan.diff)
     }
 
     async fn device_software(&self, device: DeviceId) -> StoreResult<Vec<InstalledPackage>> {
-        let rows = sqlx::query(&format!(
-            "SELECT {PACKAGE_COLUMNS} FROM device_software WHERE device_id = $1"
-        ))
-        .bind(device.0)
-        .fetch_all(&self.pool)
-        .await?;
-        let mut packages = rows
-            .iter()
-            .map(|row| package(row, "device_software"))
-            .collect::<StoreResult<Vec<_>>>()?;
-        packages.sort_by(package_cmp);
+        let sql = format!("SELECT {PACKAGE_COLUMNS} FROM device_software WHERE device_id = $1");
+        let query = sqlx::query(&sql).bind(device.0);
+        let mut packages = self.read_all(query, codec::software).await?;
+        packages.sort_by(codec::package_cmp);
         Ok(packages)
     }
 
     async fn inventory_history(&self, device: DeviceId) -> StoreResult<Vec<InventoryChange>> {
-        const T: &str = "inventory_changes";
-        let rows = sqlx::query(&format!(
+        let sql = format!(
             "SELECT at, change, {PACKAGE_COLUMNS} FROM inventory_changes \
              WHERE device_id = $1 ORDER BY at DESC, id ASC"
-        ))
-        .bind(device.0)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                let change: String = get(row, T, "change")?;
-                if change != "appeared" && change != "disappeared" {
-                    return Err(corrupt(
-                        T,
-                        format!("column change: unknown change {change:?}"),
-                    ));
-                }
-                Ok(InventoryChange {
-                    at: codec::time_column(row, T, "at")?,
-                    change,
-                    package: package(row, T)?,
-                })
-            })
-            .collect()
+        );
+        let query = sqlx::query(&sql).bind(device.0);
+        self.read_all(query, codec::inventory_change).await
     }
 
     async fn all_software(&self) -> StoreResult<Vec<(DeviceId, InstalledPackage)>> {
-        const T: &str = "device_software";
-        let rows = sqlx::query(&format!(
-            "SELECT device_id, {PACKAGE_COLUMNS} FROM device_software"
-        ))
-        .fetch_all(&self.pool)
-        .await?;
-        let mut all = rows
-            .iter()
-            .map(|row| Ok((DeviceId(get(row, T, "device_id")?), package(row, T)?)))
-            .collect::<StoreResult<Vec<_>>>()?;
-        all.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| package_cmp(&a.1, &b.1)));
+        let sql = format!("SELECT device_id, {PACKAGE_COLUMNS} FROM device_software");
+        let mut all = self
+            .read_all(sqlx::query(&sql), codec::device_package)
+            .await?;
+        all.sort_by(codec::device_package_cmp);
         Ok(all)
     }
 
@@ -567,8 +395,6 @@ impl Store for PostgresStore {
         detected: &[DetectedWeakness],
         at: DateTime<Utc>,
     ) -> StoreResult<WeaknessDiff> {
-        const T: &str = "weaknesses";
-        let detected = detected_by_key(detected);
         let at = micros(at);
         let mut tx = self.pool.begin().await?;
         lock_device(&mut tx, device).await?;
@@ -579,72 +405,42 @@ impl Store for PostgresStore {
         .bind(device.0)
         .fetch_all(&mut *tx)
         .await?;
-        let wanted: HashMap<(&SoftwareKey, &str), usize> = detected
+        let open = rows
             .iter()
-            .enumerate()
-            .map(|(i, (key, _))| (*key, i))
-            .collect();
-        // Detected keys that already have an open row (borrowed from `detected`).
-        let mut still_open: HashSet<(&SoftwareKey, &str)> = HashSet::with_capacity(rows.len());
-        let mut diff = WeaknessDiff::default();
-        let mut relist_ids: Vec<i64> = Vec::new();
-        let mut relist_json: Vec<String> = Vec::new();
-        let mut resolve: Vec<i64> = Vec::new();
-        for row in &rows {
-            let id: i64 = get(row, T, "id")?;
-            let software = software_key(row, T)?;
-            let vulnerability_id: String = get(row, T, "vulnerability_id")?;
-            let advisory_ids = codec::string_list(row, T, "advisory_ids")?;
-            let found = wanted
-                .get(&(&software, vulnerability_id.as_str()))
-                .map(|&i| &detected[i]);
-            match found {
-                // Still detected and not a second open row for the same key: keep it open, with its
-                // first detection; only the list of advisories reporting it follows the new data.
-                Some((key, ids)) if !still_open.contains(key) => {
-                    if advisory_ids != *ids {
-                        relist_ids.push(id);
-                        relist_json.push(codec::string_list_json(ids));
-                    }
-                    still_open.insert(*key);
-                    diff.kept += 1;
-                }
-                _ => {
-                    resolve.push(id);
-                    diff.resolved += 1;
-                }
-            }
-        }
-        if !relist_ids.is_empty() {
+            .map(codec::open_weakness)
+            .collect::<StoreResult<Vec<_>>>()?;
+        let plan = batch::plan_weaknesses(&open, detected);
+        if !plan.relist.is_empty() {
+            let (ids, lists): (Vec<i64>, Vec<&str>) = plan
+                .relist
+                .iter()
+                .map(|(id, list)| (*id, list.as_str()))
+                .unzip();
             sqlx::query(
                 "UPDATE weaknesses AS w SET advisory_ids = t.advisory_ids \
                  FROM UNNEST($1::int8[], $2::text[]) AS t(id, advisory_ids) WHERE w.id = t.id",
             )
-            .bind(relist_ids)
-            .bind(relist_json)
+            .bind(ids)
+            .bind(lists)
             .execute(&mut *tx)
             .await?;
         }
-        if !resolve.is_empty() {
+        if !plan.resolve.is_empty() {
             sqlx::query("UPDATE weaknesses SET resolved = $2 WHERE id = ANY($1::int8[])")
-                .bind(resolve)
+                .bind(&plan.resolve)
                 .bind(at)
                 .execute(&mut *tx)
                 .await?;
         }
-        let mut keys = SoftwareKeyColumns::default();
-        let mut vulnerability_ids: Vec<&str> = Vec::new();
-        let mut advisory_ids: Vec<String> = Vec::new();
-        for ((software, vulnerability_id), ids) in &detected {
-            if still_open.contains(&(*software, *vulnerability_id)) {
-                continue;
+        if !plan.open.is_empty() {
+            let mut keys = SoftwareKeyColumns::default();
+            let mut vulnerability_ids: Vec<&str> = Vec::with_capacity(plan.open.len());
+            let mut advisory_ids: Vec<&str> = Vec::with_capacity(plan.open.len());
+            for new in &plan.open {
+                keys.push(new.software);
+                vulnerability_ids.push(new.vulnerability_id);
+                advisory_ids.push(&new.advisory_ids);
             }
-            keys.push(software);
-            vulnerability_ids.push(vulnerability_id);
-            advisory_ids.push(codec::string_list_json(ids));
-        }
-        if !vulnerability_ids.is_empty() {
-            diff.opened = vulnerability_ids.len() as u64;
             let insert = "INSERT INTO weaknesses (device_id, ecosystem, release, name, version, \
                           vulnerability_id, advisory_ids, first_detected, resolved) \
                           SELECT $1, ecosystem, release, name, version, vulnerability_id, advisory_ids, $8, NULL \
@@ -659,26 +455,22 @@ impl Store for PostgresStore {
                 .await?;
         }
         tx.commit().await?;
-        Ok(diff)
+        Ok(plan.diff)
     }
 
     async fn open_weaknesses(&self) -> StoreResult<Vec<Weakness>> {
-        let rows = sqlx::query(&format!(
+        let sql = format!(
             "SELECT {WEAKNESS_COLUMNS} FROM weaknesses WHERE resolved IS NULL ORDER BY device_id, id"
-        ))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(weakness_from_row).collect()
+        );
+        self.read_all(sqlx::query(&sql), codec::weakness).await
     }
 
     async fn device_weaknesses(&self, device: DeviceId) -> StoreResult<Vec<Weakness>> {
-        let rows = sqlx::query(&format!(
+        let sql = format!(
             "SELECT {WEAKNESS_COLUMNS} FROM weaknesses WHERE device_id = $1 ORDER BY first_detected, id"
-        ))
-        .bind(device.0)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(weakness_from_row).collect()
+        );
+        let query = sqlx::query(&sql).bind(device.0);
+        self.read_all(query, codec::weakness).await
     }
 
     async fn ping(&self) -> StoreResult<()> {
@@ -691,7 +483,7 @@ impl Store for PostgresStore {
 mod tests {
     use super::*;
     use crate::testing::{self, Backend, FreshDatabase};
-    use bulwark_core::{Ecosystem, EcosystemRelease};
+    use bulwark_core::{Ecosystem, EcosystemRelease, SoftwareKey};
 
     fn at(secs: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(1_750_000_000 + secs, 0).unwrap()

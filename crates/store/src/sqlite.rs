@@ -7,18 +7,20 @@
 //! the last committed state (WAL) and never block the writer. An in-memory database lives only as long
 //! as a connection to it, so it gets exactly one connection that never expires, shared by both roles.
 //!
-//! Times are stored as integer microseconds since the Unix epoch, UTC (see the migration's header).
-//! Statements are fixed strings run with positional binds; sqlx keeps each connection's prepared
-//! statements in a cache, so a batch inside one transaction prepares each statement once.
+//! What is not SQLite's is shared with PostgreSQL: rows are decoded and values encoded by `codec`
+//! (times are integer microseconds since the Unix epoch, UTC; see the migration's header), and what a
+//! write changes is decided by `batch`. This module holds the SQL, binds it (`bind`) and runs it:
+//! statements are fixed strings run with positional binds, one execution per row; sqlx keeps each
+//! connection's prepared statements in a cache, so a batch inside one transaction prepares each
+//! statement once.
 //!
 //! Orders this implementation guarantees beyond the trait: advisories by id; devices by name (byte
 //! order); software by ecosystem, name and version; inventory history newest first and, within one
 //! ingest, appeared (in the order given) before disappeared; open weaknesses by device, then in the
 //! order they were opened; a device's weaknesses by first detection.
 
-mod codec;
+mod bind;
 
-use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -31,17 +33,15 @@ use sqlx::sqlite::{
 };
 use sqlx::{Sqlite, Transaction};
 
-use bulwark_core::{
-    Advisory, Device, DeviceId, DeviceInfo, InstalledPackage, SoftwareKey, Weakness,
-};
+use bulwark_core::{Advisory, Device, DeviceId, DeviceInfo, InstalledPackage, Weakness};
 
+use crate::batch::{self, AdvisoryWrite};
+use crate::codec::{self, DEVICE_COLUMNS, DeviceUpdate, PACKAGE_COLUMNS, WEAKNESS_COLUMNS, micros};
 use crate::{
     AdvisoryUpsertStats, DetectedWeakness, InventoryChange, InventoryDiff, Store, StoreError,
     StoreResult, WeaknessDiff,
 };
-use codec::{
-    bind_package, bind_software_key, corrupt, get, micros, package, package_cmp, software_key,
-};
+use bind::{Query, bind_package, bind_software_key};
 
 /// The schema migrations, embedded at compile time and applied by [`SqliteStore::open`].
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -148,6 +148,26 @@ impl SqliteStore {
         self.writer.close().await;
     }
 
+    /// Runs a read on a reader connection and decodes every row it returns.
+    async fn read_all<T>(
+        &self,
+        query: Query<'_>,
+        decode: fn(&SqliteRow) -> StoreResult<T>,
+    ) -> StoreResult<Vec<T>> {
+        let rows = query.fetch_all(&self.reader).await?;
+        rows.iter().map(decode).collect()
+    }
+
+    /// Runs a read on a reader connection and decodes the row it returns, if any.
+    async fn read_optional<T>(
+        &self,
+        query: Query<'_>,
+        decode: fn(&SqliteRow) -> StoreResult<T>,
+    ) -> StoreResult<Option<T>> {
+        let row = query.fetch_optional(&self.reader).await?;
+        row.as_ref().map(decode).transpose()
+    }
+
     /// Starts a write transaction, taking SQLite's write lock up front.
     async fn write(&self) -> StoreResult<Transaction<'static, Sqlite>> {
         Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
@@ -166,124 +186,11 @@ async fn ensure_device(tx: &mut Transaction<'static, Sqlite>, device: DeviceId) 
     }
 }
 
-/// One advisory of a batch, with its times parsed.
-struct Incoming<'a> {
-    advisory: &'a Advisory,
-    modified: i64,
-    withdrawn: Option<i64>,
-}
-
-/// The error for an advisory whose time field is not RFC 3339; the whole batch is refused.
-fn bad_time(id: &str, field: &str, value: &str, e: chrono::ParseError) -> StoreError {
-    StoreError::Invalid {
-        what: format!("advisory {id:?}"),
-        reason: format!("{field} {value:?} is not an RFC 3339 time ({e})"),
-    }
-}
-
-/// Parses the batch's times and keeps, per id, the record with the latest `modified` (the first one
-/// given on a tie), in the order ids first appear. Refuses the batch if any time does not parse.
-fn newest_per_id(advisories: &[Advisory]) -> StoreResult<Vec<Incoming<'_>>> {
-    let mut out: Vec<Incoming<'_>> = Vec::with_capacity(advisories.len());
-    let mut slot: HashMap<&str, usize> = HashMap::with_capacity(advisories.len());
-    for advisory in advisories {
-        let modified = codec::rfc3339_micros(&advisory.modified)
-            .map_err(|e| bad_time(&advisory.id, "modified", &advisory.modified, e))?;
-        let withdrawn = match &advisory.withdrawn {
-            Some(w) => Some(
-                codec::rfc3339_micros(w).map_err(|e| bad_time(&advisory.id, "withdrawn", w, e))?,
-            ),
-            None => None,
-        };
-        let incoming = Incoming {
-            advisory,
-            modified,
-            withdrawn,
-        };
-        match slot.get(advisory.id.as_str()) {
-            Some(&i) if out[i].modified < modified => out[i] = incoming,
-            Some(_) => {}
-            None => {
-                slot.insert(&advisory.id, out.len());
-                out.push(incoming);
-            }
-        }
-    }
-    Ok(out)
-}
-
-fn advisory_from_row(row: &SqliteRow) -> StoreResult<Advisory> {
-    let record: String = get(row, "advisories", "record")?;
-    serde_json::from_str(&record).map_err(|e| corrupt("advisories", format!("column record: {e}")))
-}
-
-const DEVICE_COLUMNS: &str = "id, name, os, device_group, tags, first_seen, last_seen";
-
-fn device_from_row(row: &SqliteRow) -> StoreResult<Device> {
-    const T: &str = "devices";
-    Ok(Device {
-        id: DeviceId(get(row, T, "id")?),
-        name: get(row, T, "name")?,
-        os: get(row, T, "os")?,
-        group: get(row, T, "device_group")?,
-        tags: codec::string_list(row, T, "tags")?,
-        first_seen: codec::time_column(row, T, "first_seen")?,
-        last_seen: codec::time_column(row, T, "last_seen")?,
-    })
-}
-
-const PACKAGE_COLUMNS: &str =
-    "ecosystem, release, name, version, source_name, source_version, purl, cpe";
-
-const WEAKNESS_COLUMNS: &str = "device_id, ecosystem, release, name, version, vulnerability_id, advisory_ids, first_detected, resolved";
-
-fn weakness_from_row(row: &SqliteRow) -> StoreResult<Weakness> {
-    const T: &str = "weaknesses";
-    Ok(Weakness {
-        device_id: DeviceId(get(row, T, "device_id")?),
-        software: software_key(row, T)?,
-        vulnerability_id: get(row, T, "vulnerability_id")?,
-        advisory_ids: codec::string_list(row, T, "advisory_ids")?,
-        first_detected: codec::time_column(row, T, "first_detected")?,
-        resolved: codec::optional_time_column(row, T, "resolved")?,
-    })
-}
-
-/// An optional text field as stored: empty or blank counts as not given.
-fn given(value: &Option<String>) -> Option<&str> {
-    value.as_deref().filter(|v| !v.trim().is_empty())
-}
-
-/// The detected weaknesses keyed as open rows are, duplicates merged (their advisory ids united).
-fn detected_by_key(detected: &[DetectedWeakness]) -> Vec<((&SoftwareKey, &str), Vec<String>)> {
-    let mut out: Vec<((&SoftwareKey, &str), Vec<String>)> = Vec::with_capacity(detected.len());
-    let mut slot: HashMap<(&SoftwareKey, &str), usize> = HashMap::with_capacity(detected.len());
-    for d in detected {
-        let key = (&d.software, d.vulnerability_id.as_str());
-        match slot.get(&key) {
-            Some(&i) => out[i].1.extend(d.advisory_ids.iter().cloned()),
-            None => {
-                slot.insert(key, out.len());
-                out.push((key, d.advisory_ids.clone()));
-            }
-        }
-    }
-    for (_, ids) in &mut out {
-        ids.sort();
-        ids.dedup();
-    }
-    out
-}
-
 #[async_trait]
 impl Store for SqliteStore {
     async fn upsert_advisories(&self, advisories: &[Advisory]) -> StoreResult<AdvisoryUpsertStats> {
-        let batch = newest_per_id(advisories)?;
-        // Records that lost to a newer duplicate in the same batch changed nothing.
-        let mut stats = AdvisoryUpsertStats {
-            unchanged: (advisories.len() - batch.len()) as u64,
-            ..AdvisoryUpsertStats::default()
-        };
+        let batch = batch::newest_per_id(advisories)?;
+        let mut stats = batch::batch_stats(advisories.len(), batch.len());
         let mut tx = self.write().await?;
         for incoming in &batch {
             let advisory = incoming.advisory;
@@ -292,55 +199,35 @@ impl Store for SqliteStore {
                     .bind(&advisory.id)
                     .fetch_optional(&mut *tx)
                     .await?;
-            let sql = match stored {
-                None => {
+            let sql = match batch::decide(&mut stats, incoming, stored) {
+                Some(AdvisoryWrite::Insert) => {
                     "INSERT INTO advisories (id, modified, withdrawn, record) VALUES (?1, ?2, ?3, ?4)"
                 }
-                Some(old) if incoming.modified > old => {
+                Some(AdvisoryWrite::Update) => {
                     "UPDATE advisories SET modified = ?2, withdrawn = ?3, record = ?4 WHERE id = ?1"
                 }
-                Some(_) => {
-                    stats.unchanged += 1;
-                    continue;
-                }
+                None => continue,
             };
-            let record = serde_json::to_string(advisory).map_err(|e| {
-                corrupt(
-                    "advisories",
-                    format!("advisory {:?} cannot be encoded: {e}", advisory.id),
-                )
-            })?;
             sqlx::query(sql)
                 .bind(&advisory.id)
                 .bind(incoming.modified)
                 .bind(incoming.withdrawn)
-                .bind(record)
+                .bind(codec::advisory_json(advisory)?)
                 .execute(&mut *tx)
                 .await?;
-            if stored.is_none() {
-                stats.inserted += 1;
-            } else {
-                stats.updated += 1;
-            }
-            stats.changed_ids.push(advisory.id.clone());
         }
         tx.commit().await?;
         Ok(stats)
     }
 
     async fn advisories(&self) -> StoreResult<Vec<Advisory>> {
-        let rows = sqlx::query("SELECT record FROM advisories ORDER BY id")
-            .fetch_all(&self.reader)
-            .await?;
-        rows.iter().map(advisory_from_row).collect()
+        let query = sqlx::query("SELECT record FROM advisories ORDER BY id");
+        self.read_all(query, codec::advisory).await
     }
 
     async fn advisory(&self, id: &str) -> StoreResult<Option<Advisory>> {
-        let row = sqlx::query("SELECT record FROM advisories WHERE id = ?1")
-            .bind(id)
-            .fetch_optional(&self.reader)
-            .await?;
-        row.as_ref().map(advisory_from_row).transpose()
+        let query = sqlx::query("SELECT record FROM advisories WHERE id = ?1").bind(id);
+        self.read_optional(query, codec::advisory).await
     }
 
     async fn upsert_device(&self, info: &DeviceInfo, at: DateTime<Utc>) -> StoreResult<Device> {
@@ -355,45 +242,33 @@ impl Store for SqliteStore {
                last_seen = ?5 \
              RETURNING {DEVICE_COLUMNS}"
         );
-        let tags = (!info.tags.is_empty()).then(|| codec::string_list_json(&info.tags));
+        let update = DeviceUpdate::new(info);
         let row = sqlx::query(&sql)
-            .bind(&info.name)
-            .bind(given(&info.os))
-            .bind(given(&info.group))
-            .bind(tags)
+            .bind(update.name)
+            .bind(update.os)
+            .bind(update.group)
+            .bind(update.tags)
             .bind(micros(at))
             .fetch_one(&self.writer)
             .await?;
-        device_from_row(&row)
+        codec::device(&row)
     }
 
     async fn devices(&self) -> StoreResult<Vec<Device>> {
-        let rows = sqlx::query(&format!(
-            "SELECT {DEVICE_COLUMNS} FROM devices ORDER BY name"
-        ))
-        .fetch_all(&self.reader)
-        .await?;
-        rows.iter().map(device_from_row).collect()
+        let sql = format!("SELECT {DEVICE_COLUMNS} FROM devices ORDER BY name");
+        self.read_all(sqlx::query(&sql), codec::device).await
     }
 
     async fn device(&self, id: DeviceId) -> StoreResult<Option<Device>> {
-        let row = sqlx::query(&format!(
-            "SELECT {DEVICE_COLUMNS} FROM devices WHERE id = ?1"
-        ))
-        .bind(id.0)
-        .fetch_optional(&self.reader)
-        .await?;
-        row.as_ref().map(device_from_row).transpose()
+        let sql = format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE id = ?1");
+        self.read_optional(sqlx::query(&sql).bind(id.0), codec::device)
+            .await
     }
 
     async fn device_by_name(&self, name: &str) -> StoreResult<Option<Device>> {
-        let row = sqlx::query(&format!(
-            "SELECT {DEVICE_COLUMNS} FROM devices WHERE name = ?1"
-        ))
-        .bind(name)
-        .fetch_optional(&self.reader)
-        .await?;
-        row.as_ref().map(device_from_row).transpose()
+        let sql = format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE name = ?1");
+        self.read_optional(sqlx::query(&sql).bind(name), codec::device)
+            .await
     }
 
     async fn replace_inventory(
@@ -402,7 +277,6 @@ impl Store for SqliteStore {
         packages: &[InstalledPackage],
         at: DateTime<Utc>,
     ) -> StoreResult<InventoryDiff> {
-        const T: &str = "device_software";
         let mut tx = self.write().await?;
         ensure_device(&mut tx, device).await?;
         let rows = sqlx::query(&format!(
@@ -411,28 +285,12 @@ impl Store for SqliteStore {
         .bind(device.0)
         .fetch_all(&mut *tx)
         .await?;
-        // Stored package → its row id; rows repeating a package (never written by this code) are dropped.
-        let mut stored: HashMap<InstalledPackage, i64> = HashMap::with_capacity(rows.len());
-        let mut delete: Vec<i64> = Vec::new();
-        for row in &rows {
-            let id: i64 = get(row, T, "id")?;
-            if let Some(previous) = stored.insert(package(row, T)?, id) {
-                delete.push(previous);
-            }
-        }
-        let mut seen: HashSet<&InstalledPackage> = HashSet::with_capacity(packages.len());
-        let mut appeared: Vec<InstalledPackage> = Vec::new();
-        for p in packages {
-            if seen.insert(p) && stored.remove(p).is_none() {
-                appeared.push(p.clone());
-            }
-        }
-        let mut gone: Vec<(InstalledPackage, i64)> = stored.into_iter().collect();
-        gone.sort_by(|a, b| package_cmp(&a.0, &b.0));
-        delete.extend(gone.iter().map(|(_, id)| *id));
-        let disappeared: Vec<InstalledPackage> = gone.into_iter().map(|(p, _)| p).collect();
-
-        for id in delete {
+        let stored = rows
+            .iter()
+            .map(codec::stored_package)
+            .collect::<StoreResult<Vec<_>>>()?;
+        let plan = batch::plan_inventory(stored, packages);
+        for &id in &plan.delete {
             sqlx::query("DELETE FROM device_software WHERE id = ?1")
                 .bind(id)
                 .execute(&mut *tx)
@@ -442,7 +300,7 @@ impl Store for SqliteStore {
             "INSERT INTO device_software (device_id, {PACKAGE_COLUMNS}) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
         );
-        for p in &appeared {
+        for p in &plan.diff.appeared {
             bind_package(sqlx::query(&insert_software).bind(device.0), p)
                 .execute(&mut *tx)
                 .await?;
@@ -452,11 +310,7 @@ impl Store for SqliteStore {
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
         );
         let at = micros(at);
-        let changes = appeared
-            .iter()
-            .map(|p| ("appeared", p))
-            .chain(disappeared.iter().map(|p| ("disappeared", p)));
-        for (change, p) in changes {
+        for (change, p) in plan.changes() {
             bind_package(
                 sqlx::query(&insert_change)
                     .bind(device.0)
@@ -468,66 +322,32 @@ impl Store for SqliteStore {
             .await?;
         }
         tx.commit().await?;
-        Ok(InventoryDiff {
-            appeared,
-            disappeared,
-        })
+        Ok(plan.diff)
     }
 
     async fn device_software(&self, device: DeviceId) -> StoreResult<Vec<InstalledPackage>> {
-        let rows = sqlx::query(&format!(
-            "SELECT {PACKAGE_COLUMNS} FROM device_software WHERE device_id = ?1"
-        ))
-        .bind(device.0)
-        .fetch_all(&self.reader)
-        .await?;
-        let mut packages = rows
-            .iter()
-            .map(|row| package(row, "device_software"))
-            .collect::<StoreResult<Vec<_>>>()?;
-        packages.sort_by(package_cmp);
+        let sql = format!("SELECT {PACKAGE_COLUMNS} FROM device_software WHERE device_id = ?1");
+        let query = sqlx::query(&sql).bind(device.0);
+        let mut packages = self.read_all(query, codec::software).await?;
+        packages.sort_by(codec::package_cmp);
         Ok(packages)
     }
 
     async fn inventory_history(&self, device: DeviceId) -> StoreResult<Vec<InventoryChange>> {
-        const T: &str = "inventory_changes";
-        let rows = sqlx::query(&format!(
+        let sql = format!(
             "SELECT at, change, {PACKAGE_COLUMNS} FROM inventory_changes \
              WHERE device_id = ?1 ORDER BY at DESC, id ASC"
-        ))
-        .bind(device.0)
-        .fetch_all(&self.reader)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                let change: String = get(row, T, "change")?;
-                if change != "appeared" && change != "disappeared" {
-                    return Err(corrupt(
-                        T,
-                        format!("column change: unknown change {change:?}"),
-                    ));
-                }
-                Ok(InventoryChange {
-                    at: codec::time_column(row, T, "at")?,
-                    change,
-                    package: package(row, T)?,
-                })
-            })
-            .collect()
+        );
+        let query = sqlx::query(&sql).bind(device.0);
+        self.read_all(query, codec::inventory_change).await
     }
 
     async fn all_software(&self) -> StoreResult<Vec<(DeviceId, InstalledPackage)>> {
-        const T: &str = "device_software";
-        let rows = sqlx::query(&format!(
-            "SELECT device_id, {PACKAGE_COLUMNS} FROM device_software"
-        ))
-        .fetch_all(&self.reader)
-        .await?;
-        let mut all = rows
-            .iter()
-            .map(|row| Ok((DeviceId(get(row, T, "device_id")?), package(row, T)?)))
-            .collect::<StoreResult<Vec<_>>>()?;
-        all.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| package_cmp(&a.1, &b.1)));
+        let sql = format!("SELECT device_id, {PACKAGE_COLUMNS} FROM device_software");
+        let mut all = self
+            .read_all(sqlx::query(&sql), codec::device_package)
+            .await?;
+        all.sort_by(codec::device_package_cmp);
         Ok(all)
     }
 
@@ -537,8 +357,6 @@ impl Store for SqliteStore {
         detected: &[DetectedWeakness],
         at: DateTime<Utc>,
     ) -> StoreResult<WeaknessDiff> {
-        const T: &str = "weaknesses";
-        let detected = detected_by_key(detected);
         let at = micros(at);
         let mut tx = self.write().await?;
         ensure_device(&mut tx, device).await?;
@@ -549,81 +367,52 @@ impl Store for SqliteStore {
         .bind(device.0)
         .fetch_all(&mut *tx)
         .await?;
-        let wanted: HashMap<(&SoftwareKey, &str), usize> = detected
+        let open = rows
             .iter()
-            .enumerate()
-            .map(|(i, (key, _))| (*key, i))
-            .collect();
-        // Detected keys that already have an open row (borrowed from `detected`).
-        let mut still_open: HashSet<(&SoftwareKey, &str)> = HashSet::with_capacity(rows.len());
-        let mut diff = WeaknessDiff::default();
-        for row in &rows {
-            let id: i64 = get(row, T, "id")?;
-            let software = software_key(row, T)?;
-            let vulnerability_id: String = get(row, T, "vulnerability_id")?;
-            let advisory_ids = codec::string_list(row, T, "advisory_ids")?;
-            let found = wanted
-                .get(&(&software, vulnerability_id.as_str()))
-                .map(|&i| &detected[i]);
-            match found {
-                // Still detected and not a second open row for the same key: keep it open, with its
-                // first detection; only the list of advisories reporting it follows the new data.
-                Some((key, ids)) if !still_open.contains(key) => {
-                    if advisory_ids != *ids {
-                        sqlx::query("UPDATE weaknesses SET advisory_ids = ?2 WHERE id = ?1")
-                            .bind(id)
-                            .bind(codec::string_list_json(ids))
-                            .execute(&mut *tx)
-                            .await?;
-                    }
-                    still_open.insert(*key);
-                    diff.kept += 1;
-                }
-                _ => {
-                    sqlx::query("UPDATE weaknesses SET resolved = ?2 WHERE id = ?1")
-                        .bind(id)
-                        .bind(at)
-                        .execute(&mut *tx)
-                        .await?;
-                    diff.resolved += 1;
-                }
-            }
+            .map(codec::open_weakness)
+            .collect::<StoreResult<Vec<_>>>()?;
+        let plan = batch::plan_weaknesses(&open, detected);
+        for (id, advisory_ids) in &plan.relist {
+            sqlx::query("UPDATE weaknesses SET advisory_ids = ?2 WHERE id = ?1")
+                .bind(id)
+                .bind(advisory_ids)
+                .execute(&mut *tx)
+                .await?;
         }
-        let insert = "INSERT INTO weaknesses (device_id, ecosystem, release, name, version, vulnerability_id, \
-                      advisory_ids, first_detected, resolved) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULL)";
-        for ((software, vulnerability_id), ids) in &detected {
-            if still_open.contains(&(*software, *vulnerability_id)) {
-                continue;
-            }
-            bind_software_key(sqlx::query(insert).bind(device.0), software)
-                .bind(*vulnerability_id)
-                .bind(codec::string_list_json(ids))
+        for &id in &plan.resolve {
+            sqlx::query("UPDATE weaknesses SET resolved = ?2 WHERE id = ?1")
+                .bind(id)
                 .bind(at)
                 .execute(&mut *tx)
                 .await?;
-            diff.opened += 1;
+        }
+        let insert = "INSERT INTO weaknesses (device_id, ecosystem, release, name, version, vulnerability_id, \
+                      advisory_ids, first_detected, resolved) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULL)";
+        for new in &plan.open {
+            bind_software_key(sqlx::query(insert).bind(device.0), new.software)
+                .bind(new.vulnerability_id)
+                .bind(new.advisory_ids.as_str())
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
-        Ok(diff)
+        Ok(plan.diff)
     }
 
     async fn open_weaknesses(&self) -> StoreResult<Vec<Weakness>> {
-        let rows = sqlx::query(&format!(
+        let sql = format!(
             "SELECT {WEAKNESS_COLUMNS} FROM weaknesses WHERE resolved IS NULL ORDER BY device_id, id"
-        ))
-        .fetch_all(&self.reader)
-        .await?;
-        rows.iter().map(weakness_from_row).collect()
+        );
+        self.read_all(sqlx::query(&sql), codec::weakness).await
     }
 
     async fn device_weaknesses(&self, device: DeviceId) -> StoreResult<Vec<Weakness>> {
-        let rows = sqlx::query(&format!(
+        let sql = format!(
             "SELECT {WEAKNESS_COLUMNS} FROM weaknesses WHERE device_id = ?1 ORDER BY first_detected, id"
-        ))
-        .bind(device.0)
-        .fetch_all(&self.reader)
-        .await?;
-        rows.iter().map(weakness_from_row).collect()
+        );
+        let query = sqlx::query(&sql).bind(device.0);
+        self.read_all(query, codec::weakness).await
     }
 
     async fn ping(&self) -> StoreResult<()> {
@@ -635,7 +424,7 @@ impl Store for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bulwark_core::{Ecosystem, EcosystemRelease};
+    use bulwark_core::{Ecosystem, EcosystemRelease, SoftwareKey};
 
     fn at(secs: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(1_750_000_000 + secs, 0).unwrap()

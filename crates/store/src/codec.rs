@@ -1,0 +1,402 @@
+//! Conversions between Bulwark's domain values and the column values of the store's schema, shared by
+//! both backends.
+//!
+//! The SQLite and PostgreSQL schemas have the same tables, columns and units (times are BIGINT
+//! microseconds since the Unix epoch, lists and advisory records are JSON text, an ecosystem is its
+//! OSV name with the release in a column of its own), so one codec serves both. Rows are read through
+//! [`StoredRow`], which any sqlx row whose backend decodes integers and text implements. Every decode
+//! names the table it reads, so that a row that cannot be decoded surfaces as [`StoreError::Corrupt`]
+//! pointing at the right place instead of as a generic database error.
+//!
+//! The column lists here ([`DEVICE_COLUMNS`], [`PACKAGE_COLUMNS`], [`WEAKNESS_COLUMNS`]) are the
+//! columns the decoders read, for the backends' `SELECT`s; the statements themselves stay with each
+//! backend.
+
+use std::cmp::Ordering;
+
+use chrono::{DateTime, Utc};
+use sqlx::{ColumnIndex, Decode, Row, Type};
+
+use bulwark_core::{
+    Advisory, Device, DeviceId, DeviceInfo, Ecosystem, EcosystemRelease, InstalledPackage,
+    SoftwareKey, Weakness,
+};
+
+use crate::{InventoryChange, StoreError, StoreResult};
+
+/// The columns [`device`] reads, in the order the `devices` table declares them.
+pub(crate) const DEVICE_COLUMNS: &str = "id, name, os, device_group, tags, first_seen, last_seen";
+
+/// The columns [`package`] reads; the first four are the ones [`software_key`] reads.
+pub(crate) const PACKAGE_COLUMNS: &str =
+    "ecosystem, release, name, version, source_name, source_version, purl, cpe";
+
+/// The columns [`weakness`] reads.
+pub(crate) const WEAKNESS_COLUMNS: &str = "device_id, ecosystem, release, name, version, vulnerability_id, advisory_ids, first_detected, resolved";
+
+/// The `change` of an inventory change row for a package that appeared.
+pub(crate) const APPEARED: &str = "appeared";
+
+/// The `change` of an inventory change row for a package that disappeared.
+pub(crate) const DISAPPEARED: &str = "disappeared";
+
+/// A row of either backend, read by column name; a value that cannot be decoded is reported as
+/// corruption of `table`. These four column types are all the schema uses.
+pub(crate) trait StoredRow {
+    /// A non-null integer column.
+    fn integer(&self, table: &'static str, column: &str) -> StoreResult<i64>;
+    /// A nullable integer column.
+    fn optional_integer(&self, table: &'static str, column: &str) -> StoreResult<Option<i64>>;
+    /// A non-null text column.
+    fn text(&self, table: &'static str, column: &str) -> StoreResult<String>;
+    /// A nullable text column.
+    fn optional_text(&self, table: &'static str, column: &str) -> StoreResult<Option<String>>;
+}
+
+impl<R> StoredRow for R
+where
+    R: Row,
+    for<'c> &'c str: ColumnIndex<R>,
+    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+{
+    fn integer(&self, table: &'static str, column: &str) -> StoreResult<i64> {
+        get(self, table, column)
+    }
+
+    fn optional_integer(&self, table: &'static str, column: &str) -> StoreResult<Option<i64>> {
+        get(self, table, column)
+    }
+
+    fn text(&self, table: &'static str, column: &str) -> StoreResult<String> {
+        get(self, table, column)
+    }
+
+    fn optional_text(&self, table: &'static str, column: &str) -> StoreResult<Option<String>> {
+        get(self, table, column)
+    }
+}
+
+/// One column of a row, a decode failure reported as corruption of `table`.
+fn get<'r, R, T>(row: &'r R, table: &'static str, column: &str) -> StoreResult<T>
+where
+    R: Row,
+    for<'c> &'c str: ColumnIndex<R>,
+    T: Decode<'r, R::Database> + Type<R::Database>,
+{
+    row.try_get(column)
+        .map_err(|e| corrupt(table, format!("column {column}: {e}")))
+}
+
+/// The error for a stored value that cannot be decoded (or a value that cannot be encoded for storing).
+pub(crate) fn corrupt(table: &'static str, reason: impl Into<String>) -> StoreError {
+    StoreError::Corrupt {
+        table,
+        reason: reason.into(),
+    }
+}
+
+/// A time as stored: microseconds since the Unix epoch (sub-microsecond precision is dropped).
+pub(crate) fn micros(time: DateTime<Utc>) -> i64 {
+    time.timestamp_micros()
+}
+
+/// A stored time column back as a UTC time.
+pub(crate) fn time_column(
+    row: &impl StoredRow,
+    table: &'static str,
+    column: &str,
+) -> StoreResult<DateTime<Utc>> {
+    let us = row.integer(table, column)?;
+    from_micros(table, column, us)
+}
+
+/// A nullable stored time column back as a UTC time.
+pub(crate) fn optional_time_column(
+    row: &impl StoredRow,
+    table: &'static str,
+    column: &str,
+) -> StoreResult<Option<DateTime<Utc>>> {
+    let us = row.optional_integer(table, column)?;
+    us.map(|us| from_micros(table, column, us)).transpose()
+}
+
+/// Stored microseconds back as a UTC time, or corruption of `table` when no time has that many.
+fn from_micros(table: &'static str, column: &str, us: i64) -> StoreResult<DateTime<Utc>> {
+    DateTime::from_timestamp_micros(us).ok_or_else(|| {
+        corrupt(
+            table,
+            format!("column {column}: {us} µs is outside the representable times"),
+        )
+    })
+}
+
+/// An RFC 3339 time (any offset) as microseconds since the Unix epoch.
+pub(crate) fn rfc3339_micros(text: &str) -> Result<i64, chrono::ParseError> {
+    DateTime::parse_from_rfc3339(text.trim()).map(|t| micros(t.with_timezone(&Utc)))
+}
+
+/// A JSON array of strings from a TEXT column.
+pub(crate) fn string_list(
+    row: &impl StoredRow,
+    table: &'static str,
+    column: &str,
+) -> StoreResult<Vec<String>> {
+    let text = row.text(table, column)?;
+    serde_json::from_str(&text).map_err(|e| corrupt(table, format!("column {column}: {e}")))
+}
+
+/// A list of strings as the JSON array text stored for it.
+pub(crate) fn string_list_json(list: &[String]) -> String {
+    // Serialising strings into a JSON array cannot fail; the fallback keeps this total anyway.
+    serde_json::to_string(list).unwrap_or_else(|_| "[]".to_string())
+}
+
+/// An advisory as the JSON text of the `record` column.
+pub(crate) fn advisory_json(advisory: &Advisory) -> StoreResult<String> {
+    serde_json::to_string(advisory).map_err(|e| {
+        corrupt(
+            "advisories",
+            format!("advisory {:?} cannot be encoded: {e}", advisory.id),
+        )
+    })
+}
+
+/// An advisory from a row's `record` column.
+pub(crate) fn advisory(row: &impl StoredRow) -> StoreResult<Advisory> {
+    let record = row.text("advisories", "record")?;
+    serde_json::from_str(&record).map_err(|e| corrupt("advisories", format!("column record: {e}")))
+}
+
+/// A device's fields as `upsert_device` stores them: `None` keeps the stored value.
+#[derive(Debug)]
+pub(crate) struct DeviceUpdate<'a> {
+    /// The unique name.
+    pub(crate) name: &'a str,
+    /// The OS, unless empty or blank.
+    pub(crate) os: Option<&'a str>,
+    /// The group, unless empty or blank.
+    pub(crate) group: Option<&'a str>,
+    /// The tags as JSON text, unless there are none.
+    pub(crate) tags: Option<String>,
+}
+
+impl<'a> DeviceUpdate<'a> {
+    /// The column values of `info`.
+    pub(crate) fn new(info: &'a DeviceInfo) -> DeviceUpdate<'a> {
+        DeviceUpdate {
+            name: &info.name,
+            os: given(&info.os),
+            group: given(&info.group),
+            tags: (!info.tags.is_empty()).then(|| string_list_json(&info.tags)),
+        }
+    }
+}
+
+/// An optional text field as stored: empty or blank counts as not given.
+fn given(value: &Option<String>) -> Option<&str> {
+    value.as_deref().filter(|v| !v.trim().is_empty())
+}
+
+/// A device from the columns [`DEVICE_COLUMNS`].
+pub(crate) fn device(row: &impl StoredRow) -> StoreResult<Device> {
+    const T: &str = "devices";
+    Ok(Device {
+        id: DeviceId(row.integer(T, "id")?),
+        name: row.text(T, "name")?,
+        os: row.optional_text(T, "os")?,
+        group: row.optional_text(T, "device_group")?,
+        tags: string_list(row, T, "tags")?,
+        first_seen: time_column(row, T, "first_seen")?,
+        last_seen: time_column(row, T, "last_seen")?,
+    })
+}
+
+/// The `ecosystem` and `release` column values of an [`EcosystemRelease`].
+pub(crate) fn ecosystem_columns(ecosystem: &EcosystemRelease) -> (&'static str, Option<&str>) {
+    (ecosystem.ecosystem.osv_name(), ecosystem.release.as_deref())
+}
+
+/// The `ecosystem` and `release` columns back as an [`EcosystemRelease`].
+fn ecosystem_release(row: &impl StoredRow, table: &'static str) -> StoreResult<EcosystemRelease> {
+    let name = row.text(table, "ecosystem")?;
+    let ecosystem = Ecosystem::from_osv_name(&name).ok_or_else(|| {
+        corrupt(
+            table,
+            format!("column ecosystem: unknown ecosystem {name:?}"),
+        )
+    })?;
+    let release = row.optional_text(table, "release")?;
+    Ok(EcosystemRelease { ecosystem, release })
+}
+
+/// A package from the columns [`PACKAGE_COLUMNS`].
+pub(crate) fn package(row: &impl StoredRow, table: &'static str) -> StoreResult<InstalledPackage> {
+    Ok(InstalledPackage {
+        ecosystem: ecosystem_release(row, table)?,
+        name: row.text(table, "name")?,
+        version: row.text(table, "version")?,
+        source_name: row.optional_text(table, "source_name")?,
+        source_version: row.optional_text(table, "source_version")?,
+        purl: row.optional_text(table, "purl")?,
+        cpe: row.optional_text(table, "cpe")?,
+    })
+}
+
+/// A software key from the columns `ecosystem, release, name, version`.
+pub(crate) fn software_key(row: &impl StoredRow, table: &'static str) -> StoreResult<SoftwareKey> {
+    Ok(SoftwareKey {
+        ecosystem: ecosystem_release(row, table)?,
+        name: row.text(table, "name")?,
+        version: row.text(table, "version")?,
+    })
+}
+
+/// A row of `device_software` with its id, from the columns `id` and [`PACKAGE_COLUMNS`].
+pub(crate) fn stored_package(row: &impl StoredRow) -> StoreResult<(i64, InstalledPackage)> {
+    const T: &str = "device_software";
+    Ok((row.integer(T, "id")?, package(row, T)?))
+}
+
+/// A package of `device_software` from the columns [`PACKAGE_COLUMNS`].
+pub(crate) fn software(row: &impl StoredRow) -> StoreResult<InstalledPackage> {
+    package(row, "device_software")
+}
+
+/// A row of `device_software` with its device, from the columns `device_id` and [`PACKAGE_COLUMNS`].
+pub(crate) fn device_package(row: &impl StoredRow) -> StoreResult<(DeviceId, InstalledPackage)> {
+    const T: &str = "device_software";
+    Ok((DeviceId(row.integer(T, "device_id")?), package(row, T)?))
+}
+
+/// An inventory change from the columns `at, change` and [`PACKAGE_COLUMNS`].
+pub(crate) fn inventory_change(row: &impl StoredRow) -> StoreResult<InventoryChange> {
+    const T: &str = "inventory_changes";
+    let change = row.text(T, "change")?;
+    if change != APPEARED && change != DISAPPEARED {
+        return Err(corrupt(
+            T,
+            format!("column change: unknown change {change:?}"),
+        ));
+    }
+    Ok(InventoryChange {
+        at: time_column(row, T, "at")?,
+        change,
+        package: package(row, T)?,
+    })
+}
+
+/// A weakness from the columns [`WEAKNESS_COLUMNS`].
+pub(crate) fn weakness(row: &impl StoredRow) -> StoreResult<Weakness> {
+    const T: &str = "weaknesses";
+    Ok(Weakness {
+        device_id: DeviceId(row.integer(T, "device_id")?),
+        software: software_key(row, T)?,
+        vulnerability_id: row.text(T, "vulnerability_id")?,
+        advisory_ids: string_list(row, T, "advisory_ids")?,
+        first_detected: time_column(row, T, "first_detected")?,
+        resolved: optional_time_column(row, T, "resolved")?,
+    })
+}
+
+/// An open weakness row as `replace_weaknesses` compares it with what is detected now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct OpenWeakness {
+    /// The row id.
+    pub(crate) id: i64,
+    /// The vulnerable software.
+    pub(crate) software: SoftwareKey,
+    /// The vulnerability.
+    pub(crate) vulnerability_id: String,
+    /// The advisories that reported it when it was last written.
+    pub(crate) advisory_ids: Vec<String>,
+}
+
+/// An open weakness from the columns `id, ecosystem, release, name, version, vulnerability_id,
+/// advisory_ids`.
+pub(crate) fn open_weakness(row: &impl StoredRow) -> StoreResult<OpenWeakness> {
+    const T: &str = "weaknesses";
+    Ok(OpenWeakness {
+        id: row.integer(T, "id")?,
+        software: software_key(row, T)?,
+        vulnerability_id: row.text(T, "vulnerability_id")?,
+        advisory_ids: string_list(row, T, "advisory_ids")?,
+    })
+}
+
+/// The order in which package lists are returned: by ecosystem, name, version, then the rest.
+pub(crate) fn package_cmp(a: &InstalledPackage, b: &InstalledPackage) -> Ordering {
+    (&a.ecosystem, &a.name, &a.version)
+        .cmp(&(&b.ecosystem, &b.name, &b.version))
+        .then_with(|| {
+            (&a.source_name, &a.source_version, &a.purl, &a.cpe).cmp(&(
+                &b.source_name,
+                &b.source_version,
+                &b.purl,
+                &b.cpe,
+            ))
+        })
+}
+
+/// The order in which every device's software is returned: by device, then as [`package_cmp`].
+pub(crate) fn device_package_cmp(
+    a: &(DeviceId, InstalledPackage),
+    b: &(DeviceId, InstalledPackage),
+) -> Ordering {
+    a.0.cmp(&b.0).then_with(|| package_cmp(&a.1, &b.1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_times_compare_as_instants() {
+        let z = rfc3339_micros("2024-01-01T09:00:00Z").unwrap();
+        // Later as text, earlier as a time.
+        assert!(rfc3339_micros("2024-01-01T10:00:00+02:00").unwrap() < z);
+        // Earlier as text ('.' sorts before 'Z'), later as a time.
+        assert!(rfc3339_micros("2024-01-01T09:00:00.5Z").unwrap() > z);
+        assert_eq!(
+            rfc3339_micros("2024-01-01T09:00:00.000001Z").unwrap(),
+            z + 1
+        );
+        assert!(rfc3339_micros("2024-01-01").is_err());
+        assert!(rfc3339_micros("yesterday").is_err());
+    }
+
+    #[test]
+    fn times_round_trip_through_micros() {
+        let t = DateTime::parse_from_rfc3339("2031-05-06T07:08:09.123456Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(from_micros("t", "c", micros(t)).unwrap(), t);
+        assert!(matches!(
+            from_micros("t", "c", i64::MAX),
+            Err(StoreError::Corrupt { table: "t", .. })
+        ));
+    }
+
+    #[test]
+    fn blank_device_fields_keep_the_stored_ones() {
+        let info = DeviceInfo {
+            name: "d".into(),
+            os: Some("  ".into()),
+            group: Some("lab".into()),
+            ..DeviceInfo::default()
+        };
+        let update = DeviceUpdate::new(&info);
+        assert_eq!(
+            (update.name, update.os, update.group, update.tags),
+            ("d", None, Some("lab"), None)
+        );
+        let info = DeviceInfo {
+            tags: vec!["a".into(), "b".into()],
+            ..info
+        };
+        assert_eq!(
+            DeviceUpdate::new(&info).tags.as_deref(),
+            Some(r#"["a","b"]"#)
+        );
+    }
+}
