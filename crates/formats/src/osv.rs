@@ -171,6 +171,15 @@ fn parse_records(
     bytes: &[u8],
     each: &mut dyn FnMut(Result<Record, FormatError>),
 ) -> Result<Shape, FormatError> {
+    // Fast path for the common case, one JSON record per file: straight into the typed record. Anything
+    // else, and every error, goes the general way below, which finds the shape and the error's path.
+    let unmarked = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if unmarked.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+        && let Ok(record) = serde_json::from_slice::<Record>(unmarked)
+    {
+        each(Ok(record));
+        return Ok(Shape::Records);
+    }
     let value = parse_document(file, bytes)?;
     // `indexed`: records are elements of an array, so their paths carry an index.
     let (prefix, indexed, records) = match value {
