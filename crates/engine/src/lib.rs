@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use bulwark_core::inventory::{assign_os, os_ecosystem};
 use bulwark_core::matching::{AdvisoryIndex, IndexDiagnostic, PackageKey};
 use bulwark_core::recommendation::{
-    Recommendation, RecommendationInput, VulnerabilitySummary, recommendations,
+    Recommendation, RecommendationInput, VulnerabilitySummary, recommendation_id, recommendations,
     summarize_vulnerability,
 };
 use bulwark_core::scan::{
@@ -369,12 +369,10 @@ impl Engine {
 
     /// Devices exposed by a recommendation's product.
     pub async fn recommendation_machines(&self, id: &str) -> EngineResult<Vec<MachineView>> {
-        let rec = self.recommendation(id).await?;
         let fleet = self.fleet().await?;
         let devices: BTreeSet<DeviceId> = fleet
-            .open
+            .product_weaknesses(id)?
             .iter()
-            .filter(|w| product_matches(&rec, w))
             .map(|w| w.device_id)
             .collect();
         Ok(fleet.machine_views(|d| devices.contains(&d.id)))
@@ -385,26 +383,14 @@ impl Engine {
         &self,
         id: &str,
     ) -> EngineResult<Vec<VulnerabilitySummary>> {
-        let rec = self.recommendation(id).await?;
         let fleet = self.fleet().await?;
-        let open: Vec<&Weakness> = fleet
-            .open
-            .iter()
-            .filter(|w| product_matches(&rec, w))
-            .collect();
-        Ok(summaries(&self.index(), &open))
+        Ok(summaries(&self.index(), &fleet.product_weaknesses(id)?))
     }
 
     /// The installed software a recommendation is about: one row per vulnerable version.
     pub async fn recommendation_software(&self, id: &str) -> EngineResult<Vec<SoftwareView>> {
-        let rec = self.recommendation(id).await?;
         let fleet = self.fleet().await?;
-        let open: Vec<&Weakness> = fleet
-            .open
-            .iter()
-            .filter(|w| product_matches(&rec, w))
-            .collect();
-        Ok(views::software_views(&open))
+        Ok(views::software_views(&fleet.product_weaknesses(id)?))
     }
 
     /// Every device.
@@ -521,12 +507,6 @@ fn detected(rows: &[(SoftwareKey, String, Vec<String>)]) -> Vec<DetectedWeakness
         .collect()
 }
 
-fn product_matches(rec: &Recommendation, w: &Weakness) -> bool {
-    w.software.ecosystem.ecosystem.osv_name() == rec.ecosystem
-        && w.software.ecosystem.release == rec.release
-        && w.software.name == rec.product_name
-}
-
 fn resolve_vulnerability(index: &AdvisoryIndex, id: &str) -> Option<String> {
     if let Some(v) = index.vulnerability_id(id) {
         return Some(v.to_string());
@@ -566,6 +546,22 @@ fn summaries(index: &AdvisoryIndex, open: &[&Weakness]) -> Vec<VulnerabilitySumm
 }
 
 impl views::Fleet {
+    /// The open weaknesses of the product a recommendation id names (without computing any
+    /// recommendation); `NotFound` when no open weakness belongs to it.
+    fn product_weaknesses(&self, id: &str) -> EngineResult<Vec<&Weakness>> {
+        let open: Vec<&Weakness> = self
+            .open
+            .iter()
+            .filter(|w| {
+                recommendation_id(&PackageKey::new(&w.software.ecosystem, &w.software.name)) == id
+            })
+            .collect();
+        if open.is_empty() {
+            return Err(EngineError::NotFound(format!("recommendation {id}")));
+        }
+        Ok(open)
+    }
+
     /// Devices with an open weakness of this vulnerability.
     fn exposed_to(&self, vulnerability_id: &str) -> BTreeSet<DeviceId> {
         self.open
