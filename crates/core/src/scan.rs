@@ -132,11 +132,14 @@ pub fn report(
             }),
         }
     }
-    let order = |f: &Finding| (f.package.clone(), f.version.clone(), f.advisory_id.clone());
-    report.findings.sort_by_key(order);
-    report.findings.dedup_by(|a, b| order(a) == order(b));
-    report.warnings.sort_by_key(order);
-    report.warnings.dedup_by(|a, b| order(a) == order(b));
+    // Compared by reference: a key that cloned three strings would allocate on every comparison.
+    fn order(f: &Finding) -> (&str, &str, &str) {
+        (&f.package, &f.version, &f.advisory_id)
+    }
+    for list in [&mut report.findings, &mut report.warnings] {
+        list.sort_by(|a, b| order(a).cmp(&order(b)));
+        list.dedup_by(|a, b| order(a) == order(b));
+    }
     report
 }
 
