@@ -22,6 +22,8 @@ use bulwark_core::{
 
 mod batch;
 mod codec;
+#[cfg(test)]
+mod fixtures;
 pub mod postgres;
 pub mod sqlite;
 pub mod testing;

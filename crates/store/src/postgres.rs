@@ -482,29 +482,9 @@ impl Store for PostgresStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fixtures::{advisory, at, expect_corrupt};
     use crate::testing::{self, Backend, FreshDatabase};
     use bulwark_core::{Ecosystem, EcosystemRelease, SoftwareKey};
-
-    fn at(secs: i64) -> DateTime<Utc> {
-        DateTime::from_timestamp(1_750_000_000 + secs, 0).unwrap()
-    }
-
-    fn advisory(id: &str, modified: &str) -> Advisory {
-        Advisory {
-            id: id.to_string(),
-            aliases: vec![],
-            related: vec![],
-            modified: modified.to_string(),
-            published: None,
-            withdrawn: None,
-            summary: Some(modified.to_string()),
-            details: None,
-            severity: None,
-            affected: vec![],
-            informational: None,
-            references: vec![],
-        }
-    }
 
     /// A store on a new database of the PostgreSQL server the environment names, or `None` (the test
     /// skips, saying why) when it names none and does not require one.
@@ -527,13 +507,6 @@ mod tests {
 
     async fn run(store: &PostgresStore, sql: &str) {
         sqlx::raw_sql(sql).execute(&store.pool).await.unwrap();
-    }
-
-    fn expect_corrupt<T: std::fmt::Debug>(result: StoreResult<T>, table: &str) {
-        match result {
-            Err(StoreError::Corrupt { table: t, .. }) => assert_eq!(t, table),
-            other => panic!("expected corrupt data in {table}, got {other:?}"),
-        }
     }
 
     #[tokio::test]

@@ -424,38 +424,11 @@ impl Store for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fixtures::{advisory, at, expect_corrupt};
     use bulwark_core::{Ecosystem, EcosystemRelease, SoftwareKey};
-
-    fn at(secs: i64) -> DateTime<Utc> {
-        DateTime::from_timestamp(1_750_000_000 + secs, 0).unwrap()
-    }
-
-    fn advisory(id: &str, modified: &str) -> Advisory {
-        Advisory {
-            id: id.to_string(),
-            aliases: vec![],
-            related: vec![],
-            modified: modified.to_string(),
-            published: None,
-            withdrawn: None,
-            summary: Some(modified.to_string()),
-            details: None,
-            severity: None,
-            affected: vec![],
-            informational: None,
-            references: vec![],
-        }
-    }
 
     async fn memory() -> SqliteStore {
         SqliteStore::open("sqlite::memory:").await.unwrap()
-    }
-
-    fn expect_corrupt<T: std::fmt::Debug>(result: StoreResult<T>, table: &str) {
-        match result {
-            Err(StoreError::Corrupt { table: t, .. }) => assert_eq!(t, table),
-            other => panic!("expected corrupt data in {table}, got {other:?}"),
-        }
     }
 
     #[test]
