@@ -13,8 +13,10 @@ pub mod cyclonedx;
 pub mod dpkg;
 pub mod gomod;
 pub mod npm_lock;
+pub mod npm_package;
 pub mod osquery;
 pub mod purl;
+pub mod python_metadata;
 pub mod requirements;
 pub mod rpm;
 pub mod spdx;
@@ -53,10 +55,14 @@ pub enum InventoryFormat {
     GoSum,
     /// osquery JSON results of deb_packages, rpm_packages, python_packages, npm_packages.
     Osquery,
+    /// One installed Python distribution's `*.dist-info/METADATA` or `*.egg-info/PKG-INFO`.
+    PythonMetadata,
+    /// One installed npm package's `node_modules/<name>/package.json` (never detected: named only).
+    NpmPackageJson,
 }
 
 /// Every format, in the order detection tries them.
-pub const ALL_FORMATS: [InventoryFormat; 14] = [
+pub const ALL_FORMATS: [InventoryFormat; 16] = [
     InventoryFormat::CycloneDxJson,
     InventoryFormat::CycloneDxXml,
     InventoryFormat::SpdxJson,
@@ -70,7 +76,9 @@ pub const ALL_FORMATS: [InventoryFormat; 14] = [
     InventoryFormat::RpmQa,
     InventoryFormat::GoSum,
     InventoryFormat::GoMod,
+    InventoryFormat::PythonMetadata,
     InventoryFormat::Requirements,
+    InventoryFormat::NpmPackageJson,
 ];
 
 impl InventoryFormat {
@@ -91,6 +99,8 @@ impl InventoryFormat {
             InventoryFormat::GoMod => "go-mod",
             InventoryFormat::GoSum => "go-sum",
             InventoryFormat::Osquery => "osquery-json",
+            InventoryFormat::PythonMetadata => "python-metadata",
+            InventoryFormat::NpmPackageJson => "npm-package-json",
         }
     }
 
@@ -116,6 +126,8 @@ impl InventoryFormat {
             InventoryFormat::GoMod => gomod::detect_mod(bytes),
             InventoryFormat::GoSum => gomod::detect_sum(bytes),
             InventoryFormat::Osquery => osquery::detect(bytes),
+            InventoryFormat::PythonMetadata => python_metadata::detect(bytes),
+            InventoryFormat::NpmPackageJson => npm_package::detect(bytes),
         }
     }
 
@@ -137,6 +149,8 @@ impl InventoryFormat {
             InventoryFormat::GoMod => gomod::parse_mod(file, bytes),
             InventoryFormat::GoSum => gomod::parse_sum(file, bytes),
             InventoryFormat::Osquery => osquery::parse(file, bytes),
+            InventoryFormat::PythonMetadata => python_metadata::parse(file, bytes),
+            InventoryFormat::NpmPackageJson => npm_package::parse(file, bytes),
         }?;
         inventory.format = self.name().to_string();
         dedup(&mut inventory);
