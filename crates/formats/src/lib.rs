@@ -13,5 +13,6 @@ pub mod kev;
 pub mod nvd;
 pub mod osv;
 pub mod source;
+pub mod xccdf;
 
 pub use error::FormatError;
