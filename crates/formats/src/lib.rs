@@ -8,6 +8,7 @@
 pub mod epss;
 pub mod error;
 pub mod feeds;
+pub mod host;
 pub mod inventory;
 pub mod kev;
 pub mod nvd;

@@ -513,6 +513,14 @@ pub fn linux_check(id: &str) -> Option<&'static ConfigCheck> {
     linux_checks().find(|check| check.id == id)
 }
 
+/// The kernel parameters the Linux checks read, in catalog order: what a collector has to gather.
+pub fn sysctl_keys() -> impl Iterator<Item = &'static str> {
+    ENTRIES.iter().filter_map(|entry| match entry.decide {
+        Decide::Sysctl { key, .. } => Some(key),
+        Decide::Facts(_) => None,
+    })
+}
+
 /// Runs every Linux check on `facts`; the results carry `facts.source` and come in catalog order.
 pub fn evaluate(facts: &HostFacts) -> Vec<CheckResult> {
     ENTRIES
@@ -1077,6 +1085,9 @@ mod tests {
             Some("CIS Debian Linux 12 Benchmark v1.1.0 5.1.20")
         );
         assert_eq!(linux_check("bulwark-linux-nope"), None);
+        let keys: Vec<&str> = sysctl_keys().collect();
+        assert_eq!(keys.len(), 11);
+        assert_eq!(keys[0], "kernel.randomize_va_space");
     }
 
     #[test]

@@ -20,7 +20,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-pub use checks::{evaluate, linux_check, linux_checks};
+pub use checks::{evaluate, linux_check, linux_checks, sysctl_keys};
 pub use facts::{
     AutoUpdates, CoreDumpLimit, DiskEncryption, FileMode, FirewallConfig, HostFacts,
     ListeningSocket, LoginDefs, MountEntry, OsRelease, PasswordState, PathDir, ShadowEntry,
