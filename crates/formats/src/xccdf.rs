@@ -3,8 +3,11 @@
 //!
 //! The file is read as a stream of XML events (quick-xml), so a 4 MB OpenSCAP result with its whole
 //! benchmark is never held as a tree. From the `Benchmark`, each `Rule`'s title, description, severity,
-//! weight, `fixtext` (or shell `fix` script) and enclosing `Group`s are kept; from each `TestResult`, the
+//! weight, remediation and enclosing `Group`s are kept; from each `TestResult`, the
 //! target, identity, profile, times, scores and every `rule-result` (idref, result, severity, weight).
+//!
+//! A check's remediation is the rule's `fixtext`, else its shell `fix` script, else its Ansible `fix` task
+//! (ComplianceAsCode's Debian content often has only the last); Puppet and blueprint fixes are not used.
 //!
 //! Mapping to the Secure Score:
 //! - results: `pass` and `fixed` → pass; `fail` → fail; `notapplicable`, `notselected`, `informational` →
@@ -209,7 +212,8 @@ struct RuleDef {
     title: String,
     description: String,
     fixtext: String,
-    fix_script: String,
+    fix_shell: String,
+    fix_ansible: String,
     groups: Vec<String>,
 }
 
@@ -220,7 +224,8 @@ struct RawResult {
     weight: Option<f64>,
     result: String,
     check: Option<String>,
-    line: String,
+    /// Byte offset of the element, turned into a line only for an error.
+    offset: u64,
 }
 
 /// The test result being read.
@@ -244,7 +249,8 @@ enum Field {
     RuleTitle,
     RuleDescription,
     RuleFixtext,
-    RuleFixScript,
+    RuleFixShell,
+    RuleFixAnsible,
     Target,
     TargetAddress,
     Identity,
@@ -323,7 +329,7 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<XccdfReport, FormatError> {
                         let id = attr("id").ok_or_else(|| {
                             FormatError::parse(file, at(offset), "<Rule> without an id")
                         })?;
-                        let weight = number(file, &at(offset), "weight", attr("weight"))?;
+                        let weight = number(file, &|| at(offset), "weight", attr("weight"))?;
                         rule = Some((
                             id,
                             RuleDef {
@@ -348,8 +354,14 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<XccdfReport, FormatError> {
                         Frame::Other
                     }
                     (Some(Frame::Rule), b"fix") => {
-                        if attr("system").as_deref() == Some("urn:xccdf:fix:script:sh") {
-                            capture = Some((Field::RuleFixScript, depth, String::new()));
+                        match attr("system").as_deref() {
+                            Some("urn:xccdf:fix:script:sh") => {
+                                capture = Some((Field::RuleFixShell, depth, String::new()));
+                            }
+                            Some("urn:xccdf:fix:script:ansible") => {
+                                capture = Some((Field::RuleFixAnsible, depth, String::new()));
+                            }
+                            _ => {}
                         }
                         Frame::Other
                     }
@@ -383,7 +395,7 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<XccdfReport, FormatError> {
                             }
                             b"score" => {
                                 let maximum =
-                                    number(file, &at(offset), "maximum", attr("maximum"))?;
+                                    number(file, &|| at(offset), "maximum", attr("maximum"))?;
                                 score_attrs = Some((attr("system").unwrap_or_default(), maximum));
                                 capture = Some((Field::Score, depth, String::new()));
                             }
@@ -395,14 +407,15 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<XccdfReport, FormatError> {
                                         "<rule-result> without an idref",
                                     )
                                 })?;
-                                let weight = number(file, &at(offset), "weight", attr("weight"))?;
+                                let weight =
+                                    number(file, &|| at(offset), "weight", attr("weight"))?;
                                 rule_result = Some(RawResult {
                                     idref,
                                     severity: attr("severity"),
                                     weight,
                                     result: String::new(),
                                     check: None,
-                                    line: at(offset),
+                                    offset,
                                 });
                                 frames.push(Frame::RuleResult);
                                 continue;
@@ -435,7 +448,7 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<XccdfReport, FormatError> {
                         let text = capture.take().map(|(_, _, t)| t).unwrap_or_default();
                         store(
                             file,
-                            &at(offset),
+                            &|| at(offset),
                             field,
                             text,
                             &mut rule,
@@ -501,13 +514,13 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<XccdfReport, FormatError> {
             "no XCCDF <TestResult>: a benchmark without results has nothing to score",
         ));
     }
-    assemble(file, benchmark, &rules, test_results)
+    assemble(file, bytes, benchmark, &rules, test_results)
 }
 
 #[allow(clippy::too_many_arguments)]
 fn store(
     file: &str,
-    line: &str,
+    line: &dyn Fn() -> String,
     field: Field,
     text: String,
     rule: &mut Option<(String, RuleDef)>,
@@ -517,13 +530,18 @@ fn store(
 ) -> Result<(), FormatError> {
     let trimmed = text.trim().to_string();
     match field {
-        Field::RuleTitle | Field::RuleDescription | Field::RuleFixtext | Field::RuleFixScript => {
+        Field::RuleTitle
+        | Field::RuleDescription
+        | Field::RuleFixtext
+        | Field::RuleFixShell
+        | Field::RuleFixAnsible => {
             if let Some((_, def)) = rule.as_mut() {
                 let slot = match field {
                     Field::RuleTitle => &mut def.title,
                     Field::RuleDescription => &mut def.description,
                     Field::RuleFixtext => &mut def.fixtext,
-                    _ => &mut def.fix_script,
+                    Field::RuleFixShell => &mut def.fix_shell,
+                    _ => &mut def.fix_ansible,
                 };
                 if slot.is_empty() {
                     *slot = tidy(&text);
@@ -550,7 +568,11 @@ fn store(
                 _ => {
                     let (system, maximum) = score_attrs.take().unwrap_or_default();
                     let value = trimmed.parse::<f64>().map_err(|_| {
-                        FormatError::parse(file, line, format!("score {trimmed:?} is not a number"))
+                        FormatError::parse(
+                            file,
+                            line(),
+                            format!("score {trimmed:?} is not a number"),
+                        )
                     })?;
                     test.scores.push(XccdfScore {
                         system,
@@ -567,6 +589,7 @@ fn store(
 /// Joins the rule results with their rules.
 fn assemble(
     file: &str,
+    bytes: &[u8],
     benchmark: Option<String>,
     rules: &HashMap<String, RuleDef>,
     raw: Vec<RawTestResult>,
@@ -588,7 +611,7 @@ fn assemble(
                 other => {
                     return Err(FormatError::parse(
                         file,
-                        result.line.clone(),
+                        line_column(bytes, usize::try_from(result.offset).unwrap_or(usize::MAX)),
                         format!(
                             "rule-result {}: unknown result {other:?} (XCCDF 1.2 knows pass, fail, error, \
                              unknown, notapplicable, notchecked, notselected, informational, fixed)",
@@ -660,11 +683,11 @@ fn check_of(result: &RawResult, def: Option<&RuleDef>) -> ConfigCheck {
         .unwrap_or_else(|| result.idref.clone());
     let remediation = def
         .map(|d| {
-            if d.fixtext.is_empty() {
-                d.fix_script.clone()
-            } else {
-                d.fixtext.clone()
-            }
+            [&d.fixtext, &d.fix_shell, &d.fix_ansible]
+                .into_iter()
+                .find(|text| !text.is_empty())
+                .cloned()
+                .unwrap_or_default()
         })
         .unwrap_or_default();
     ConfigCheck {
@@ -701,9 +724,11 @@ fn attribute(start: &BytesStart<'_>, name: &str) -> Option<String> {
         .and_then(|a| a.unescape_value().ok().map(|v| v.into_owned()))
 }
 
+/// An optional numeric attribute; `at` names the place and is only called for an error (a line number
+/// is found by scanning the file up to the offset).
 fn number(
     file: &str,
-    line: &str,
+    at: &dyn Fn() -> String,
     name: &str,
     value: Option<String>,
 ) -> Result<Option<f64>, FormatError> {
@@ -712,7 +737,7 @@ fn number(
             v.trim().parse::<f64>().map_err(|_| {
                 FormatError::parse(
                     file,
-                    line,
+                    at(),
                     format!("attribute {name}={v:?} is not a number"),
                 )
             })

@@ -456,6 +456,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn unreadable_files_say_why() {
+        let mut host = Host {
+            root: PathBuf::from("/nonexistent"),
+            skipped: Vec::new(),
+        };
+        let denied = io::Error::from(io::ErrorKind::PermissionDenied);
+        host.skip("empty passwords", "/etc/shadow", &denied);
+        host.skip(
+            "mounted file systems",
+            "/proc/self/mounts",
+            &io::Error::from(io::ErrorKind::NotFound),
+        );
+        let reasons: Vec<&str> = host.skipped.iter().map(|s| s.reason.as_str()).collect();
+        assert_eq!(
+            reasons,
+            [
+                "permission denied: run as root to check empty passwords",
+                "not found"
+            ]
+        );
+    }
+
+    #[test]
     fn include_globs() {
         assert!(glob_match("*.conf", "10-bulwark.conf"));
         assert!(!glob_match("*.conf", "10-bulwark.conf.bak"));

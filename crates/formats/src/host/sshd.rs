@@ -10,6 +10,9 @@ use bulwark_core::config::SshdConfig;
 
 use crate::FormatError;
 
+/// Resolves an `Include` argument to the included files, `(name, text)` in the order sshd reads them.
+pub type Resolve<'a> = dyn FnMut(&str) -> Result<Vec<(String, String)>, FormatError> + 'a;
+
 /// sshd's own limit on nested `Include`s.
 const MAX_DEPTH: usize = 16;
 
@@ -23,7 +26,7 @@ pub fn parse(file: &str, text: &str) -> Result<SshdConfig, FormatError> {
 pub fn parse_with_includes(
     file: &str,
     text: &str,
-    resolve: &mut dyn FnMut(&str) -> Result<Vec<(String, String)>, FormatError>,
+    resolve: &mut Resolve<'_>,
 ) -> Result<SshdConfig, FormatError> {
     let mut config = SshdConfig {
         present: true,
@@ -36,7 +39,7 @@ pub fn parse_with_includes(
 fn read(
     file: &str,
     text: &str,
-    resolve: &mut dyn FnMut(&str) -> Result<Vec<(String, String)>, FormatError>,
+    resolve: &mut Resolve<'_>,
     config: &mut SshdConfig,
     depth: usize,
 ) -> Result<(), FormatError> {
