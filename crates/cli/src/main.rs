@@ -271,7 +271,7 @@ async fn serve(engine: Arc<Engine>, listen: &str) -> Result<()> {
         "bulwark: serving on http://{} (API under /api, OpenAPI at /api/openapi.json); Ctrl-C stops",
         listener.local_addr()?
     );
-    bulwark_server::serve(bulwark_server::AppState { engine }, listener)
+    bulwark_server::serve(bulwark_server::AppState::new(engine), listener)
         .await
         .context("serving")
 }

@@ -5,6 +5,7 @@
 //! Everything here is a function of its inputs, so it is tested with plain data.
 
 pub mod advisory;
+pub mod agent;
 pub mod config;
 pub mod cpe;
 pub mod cvss;

@@ -29,8 +29,10 @@ use bulwark_formats::FormatError;
 use bulwark_formats::inventory::{InventoryFormat, parse_auto};
 use bulwark_store::{DetectedWeakness, Store, StoreError};
 
+mod agent;
 mod views;
 
+pub use agent::AgentIngestSummary;
 pub use views::{MachineView, SoftwareView};
 
 /// Errors of the engine; callers (HTTP, CLI) map each variant to a status or exit code.
@@ -302,10 +304,30 @@ impl Engine {
         })
         .await
         .map_err(|e| EngineError::Internal(e.to_string()))??;
-        let mut packages = inventory.packages;
-        let mut notes = inventory.notes;
         let os = device.os.clone().or(inventory.os.clone());
-        if let Some(os_ecosystem) = os.as_deref().and_then(os_ecosystem) {
+        let device = DeviceInfo { os, ..device };
+        self.ingest_packages(
+            device,
+            inventory.packages,
+            inventory.notes,
+            inventory.format,
+        )
+        .await
+    }
+
+    /// Replaces the device's software set with `packages` (placing its OS packages in the device's OS
+    /// release) and recomputes its weaknesses; `format` is what the summary reports the packages were read as.
+    pub(crate) async fn ingest_packages(
+        &self,
+        device: DeviceInfo,
+        mut packages: Vec<InstalledPackage>,
+        mut notes: Vec<InventoryNote>,
+        format: String,
+    ) -> EngineResult<IngestSummary> {
+        if device.name.trim().is_empty() {
+            return Err(EngineError::Invalid("device name must not be empty".into()));
+        }
+        if let Some(os_ecosystem) = device.os.as_deref().and_then(os_ecosystem) {
             assign_os(&mut packages, &os_ecosystem);
         }
         let missing_release = packages
@@ -322,8 +344,7 @@ impl Engine {
             });
         }
         let now = self.clock.now();
-        let info = DeviceInfo { os, ..device };
-        let stored = self.store.upsert_device(&info, now).await?;
+        let stored = self.store.upsert_device(&device, now).await?;
         let diff = self
             .store
             .replace_inventory(stored.id, &packages, now)
@@ -339,7 +360,7 @@ impl Engine {
             .await?;
         Ok(IngestSummary {
             device: stored,
-            format: inventory.format,
+            format,
             packages: packages.len() as u64,
             appeared: diff.appeared.len() as u64,
             disappeared: diff.disappeared.len() as u64,

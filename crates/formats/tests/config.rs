@@ -701,3 +701,32 @@ fn osquery_rows_run_through_the_same_checks() {
         ],
     );
 }
+
+// ---- docs ----------------------------------------------------------------------------------------
+
+#[test]
+fn docs_table_lists_every_check_as_the_catalog_does() {
+    let path = bulwark_testdata::repo_root().join("docs/secure-score.md");
+    let doc = std::fs::read_to_string(&path).expect("docs/secure-score.md");
+    let rows: Vec<&str> = doc
+        .lines()
+        .filter(|l| l.starts_with("| `bulwark-linux-"))
+        .collect();
+    assert_eq!(rows.len(), linux_checks().len());
+    for (row, check) in rows.iter().zip(linux_checks()) {
+        let control = check.control.as_ref().unwrap();
+        let rule = check
+            .rule
+            .as_ref()
+            .map_or("— (manual control)".to_string(), |r| format!("`{r}`"));
+        let want = format!(
+            "| `{}` | {} | {} | {} | {} | {rule} |",
+            check.id,
+            check.title,
+            check.category,
+            check.weight.get(),
+            control
+        );
+        assert_eq!(*row, want);
+    }
+}

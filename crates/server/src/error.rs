@@ -19,6 +19,9 @@ pub enum ApiError {
     /// 400: the request is malformed or names something that cannot exist.
     #[error("{0}")]
     BadRequest(String),
+    /// 401: the request needs credentials it lacks (the message says which and how to configure them).
+    #[error("{0}")]
+    Unauthorized(String),
     /// 404: no such resource, or no such route.
     #[error("{0}")]
     NotFound(String),
@@ -44,6 +47,7 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -57,6 +61,7 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::BadRequest(_) => "BadRequest",
+            ApiError::Unauthorized(_) => "Unauthorized",
             ApiError::NotFound(_) => "NotFound",
             ApiError::MethodNotAllowed(_) => "MethodNotAllowed",
             ApiError::PayloadTooLarge(_) => "PayloadTooLarge",
@@ -82,7 +87,7 @@ pub struct ErrorBody {
 /// What went wrong.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ErrorDetail {
-    /// `BadRequest`, `NotFound`, `MethodNotAllowed`, `PayloadTooLarge`, `InvalidInventory` or
+    /// `BadRequest`, `Unauthorized`, `NotFound`, `MethodNotAllowed`, `PayloadTooLarge`, `InvalidInventory` or
     /// `InternalError`.
     pub code: String,
     /// A sentence for a person.

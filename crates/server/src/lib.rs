@@ -27,6 +27,26 @@ pub mod views;
 pub struct AppState {
     /// The application services.
     pub engine: Arc<Engine>,
+    /// The tokens agents authenticate their reports with; none means reports are refused.
+    pub agent_tokens: Vec<String>,
+}
+
+impl AppState {
+    /// The state over an engine, accepting no agent reports.
+    pub fn new(engine: Arc<Engine>) -> AppState {
+        AppState {
+            engine,
+            agent_tokens: Vec::new(),
+        }
+    }
+
+    /// Accepts agent reports authenticated with any of `tokens`.
+    pub fn with_agent_tokens(self, tokens: Vec<String>) -> AppState {
+        AppState {
+            agent_tokens: tokens,
+            ..self
+        }
+    }
 }
 
 /// The largest request body accepted: the largest inventory the formats layer reads.

@@ -127,9 +127,7 @@ impl TestApp {
             .expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("address"));
         tokio::spawn(bulwark_server::serve(
-            AppState {
-                engine: Arc::new(engine),
-            },
+            AppState::new(Arc::new(engine)),
             listener,
         ));
         TestApp {

@@ -20,6 +20,7 @@ use crate::error::ApiError;
 use crate::odata::{self, Query};
 use crate::openapi::ApiDoc;
 
+mod agent;
 mod docs;
 mod machines;
 mod recommendations;
@@ -41,6 +42,7 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(machines::list_machine_vulnerabilities))
         .routes(routes!(machines::list_machine_software))
         .routes(routes!(machines::ingest_inventory))
+        .routes(routes!(agent::receive_report))
         .routes(routes!(vulnerabilities::list_vulnerabilities))
         .routes(routes!(vulnerabilities::get_vulnerability))
         .routes(routes!(vulnerabilities::list_vulnerability_machines))
