@@ -92,22 +92,38 @@ pub struct RunOptions {
     pub post: PostOptions,
 }
 
-/// Collects and posts on the schedule; returns when a single run is done or when Ctrl-C or SIGTERM stops
-/// the loop. Each delivered report is logged with the server's summary.
-pub async fn run(options: RunOptions) -> Result<(), PostError> {
+/// One report delivered: what was sent and what the server answered.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    /// The report sent.
+    pub report: AgentReport,
+    /// The server's answer: its ingest summary (`packages`, `openWeaknesses`, `opened`, `resolved`, …).
+    pub answer: serde_json::Value,
+}
+
+/// Collects and posts on the schedule, calling `on_delivery` after each report the server accepted;
+/// returns when a single run is done or when Ctrl-C or SIGTERM stops the loop. In a loop, a report that
+/// could not be delivered is logged and the next run tries again.
+pub async fn run(
+    options: RunOptions,
+    on_delivery: &(dyn Fn(&Delivery) + Send + Sync),
+) -> Result<(), PostError> {
     let interval = match options.schedule {
-        Schedule::Once => return collect_and_post(&options).await.map(|_| ()),
+        Schedule::Once => {
+            let delivery = collect_and_post(&options).await?;
+            on_delivery(&delivery);
+            return Ok(());
+        }
         Schedule::Every(interval) => interval,
     };
     let stop = schedule::stop_signal();
     tokio::pin!(stop);
     loop {
         tokio::select! {
-            result = collect_and_post(&options) => {
-                if let Err(e) = result {
-                    tracing::error!(error = %e, "report not delivered; the next run tries again");
-                }
-            }
+            result = collect_and_post(&options) => match result {
+                Ok(delivery) => on_delivery(&delivery),
+                Err(e) => tracing::error!(error = %e, "report not delivered; the next run tries again"),
+            },
             () = &mut stop => break,
         }
         let wait = jittered(interval, schedule::random_unit());
@@ -121,22 +137,15 @@ pub async fn run(options: RunOptions) -> Result<(), PostError> {
     Ok(())
 }
 
-/// One collection (off the async threads: it is file IO and parsing) and its post.
-async fn collect_and_post(options: &RunOptions) -> Result<serde_json::Value, PostError> {
+/// Collects the report of `options.root` (off the async threads: it is file IO and parsing) and posts it.
+pub async fn collect_and_post(options: &RunOptions) -> Result<Delivery, PostError> {
     let root = options.root.clone();
     let report = tokio::task::spawn_blocking(move || collect(&root, &CollectOptions::now()))
         .await
         .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
-    let packages = report.packages().count();
     for skipped in &report.skipped {
         tracing::info!(source = %skipped.source, path = %skipped.path, "skipped: {}", skipped.reason);
     }
     let answer = post(&report, &options.server, &options.token, &options.post).await?;
-    tracing::info!(
-        device = %report.device.name,
-        packages,
-        open_weaknesses = %answer["openWeaknesses"],
-        "report delivered"
-    );
-    Ok(answer)
+    Ok(Delivery { report, answer })
 }
