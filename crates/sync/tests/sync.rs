@@ -641,3 +641,63 @@ async fn a_body_over_the_size_limit_fails_and_keeps_nothing() {
         ]
     );
 }
+
+#[tokio::test]
+async fn a_body_without_a_length_is_cut_off_at_the_limit_while_streaming() {
+    let addr = support::raw(
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n\
+          6\r\nabcdef\r\n6\r\nghijkl\r\n0\r\n\r\n",
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let time = FakeTime::at(T0);
+    let base = format!("http://{addr}");
+    let mut options = SyncOptions {
+        feeds: vec![Feed::Kev],
+        origin: Origin::Remote(Sources::under(&base)),
+        ..SyncOptions::default()
+    };
+    options.limits.max_bytes = 12;
+    let report = sync(&options, dir.path(), &time, &time).await.unwrap();
+    assert_eq!(summary(&report), ["kev: fetched 1"], "12 bytes fit");
+
+    options.limits.max_bytes = 11;
+    std::fs::remove_dir_all(dir.path().join("kev")).unwrap();
+    let report = sync(&options, dir.path(), &time, &time).await.unwrap();
+    assert_eq!(
+        summary(&report),
+        [format!(
+            "kev: failed: GET {base}/kev/known_exploited_vulnerabilities.json: \
+             the response is larger than the limit of 11 bytes"
+        )]
+    );
+    assert!(tree(dir.path()).is_empty(), "{:?}", tree(dir.path()));
+}
+
+#[tokio::test]
+async fn an_nvd_answer_that_is_not_a_page_fails_the_run_and_keeps_nothing() {
+    let addr = support::raw(
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 13\r\nConnection: close\r\n\r\n\
+          {\"message\":1}",
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let time = FakeTime::at(T0);
+    let options = SyncOptions {
+        feeds: vec![Feed::Nvd],
+        origin: Origin::Remote(Sources::under(&format!("http://{addr}"))),
+        ..SyncOptions::default()
+    };
+    let report = sync(&options, dir.path(), &time, &time).await.unwrap();
+    let Outcome::Failed(SyncError::InvalidNvdPage { url, message }) = &report.items[0].outcome
+    else {
+        panic!("{:?}", report.items[0]);
+    };
+    assert!(
+        url.ends_with("/nvd/cves/2.0?startIndex=0&resultsPerPage=2000"),
+        "{url}"
+    );
+    assert!(message.contains("missing field `startIndex`"), "{message}");
+    assert!(tree(dir.path()).is_empty(), "{:?}", tree(dir.path()));
+    assert_eq!(NvdState::load(&dir.path().join("nvd")).unwrap(), None);
+}
