@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::Result;
 
 use bulwark_core::recommendation::Recommendation;
-use bulwark_engine::{Engine, ImportSummary, IngestSummary};
+use bulwark_engine::{Engine, ExposureReport, ImportSummary, IngestSummary, ScoreSnapshot};
 
 /// Prints rows under a header, columns padded to their widest cell.
 pub fn print_rows<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {
@@ -100,6 +100,31 @@ pub fn print_import(path: &Path, s: &ImportSummary) {
             list.join(", ")
         );
     }
+    if s.nvd.files > 0 {
+        println!(
+            "  NVD: {} files, {} records: {} new, {} updated, {} unchanged",
+            s.nvd.files, s.nvd.read, s.nvd.inserted, s.nvd.updated, s.nvd.unchanged
+        );
+    }
+    if s.kev.files > 0 {
+        println!(
+            "  CISA KEV{}: {} entries ({} newly listed, {} no longer listed)",
+            s.kev
+                .catalog_version
+                .as_deref()
+                .map(|v| format!(" {v}"))
+                .unwrap_or_default(),
+            s.kev.entries,
+            s.kev.added.len(),
+            s.kev.removed.len()
+        );
+    }
+    if s.epss.files > 0 {
+        println!(
+            "  EPSS: {} files, {} scores: {} stored, {} older than the stored ones",
+            s.epss.files, s.epss.read, s.epss.written, s.epss.older
+        );
+    }
     if s.devices_rematched > 0 {
         println!(
             "  re-matched {} devices: {} weaknesses opened, {} resolved",
@@ -185,4 +210,84 @@ pub fn print_recommendations(recs: &[Recommendation]) {
         &rows,
     );
     println!("{} recommendations", recs.len());
+}
+
+/// Prints the exposure scores (and, when given, the organisation's history), as tables or as JSON.
+pub fn print_scores(report: &ExposureReport, history: &[ScoreSnapshot], json: bool) -> Result<()> {
+    if json {
+        let value = serde_json::json!({
+            "exposureScore": {"time": report.time, "score": report.score, "band": report.band},
+            "byMachineGroups": report.groups,
+            "machines": report.devices,
+            "history": history,
+        });
+        println!("{}", serde_json::to_string_pretty(&value)?);
+        return Ok(());
+    }
+    println!(
+        "Exposure score: {:.2} ({:?}) at {}",
+        report.score,
+        report.band,
+        report
+            .time
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    );
+    println!();
+    let groups: Vec<[String; 3]> = report
+        .groups
+        .iter()
+        .map(|g| {
+            [
+                g.rbac_group_name.clone(),
+                format!("{:.2}", g.score),
+                g.devices.to_string(),
+            ]
+        })
+        .collect();
+    print_rows(&["GROUP", "SCORE", "DEVICES"], &groups);
+    println!();
+    let mut devices: Vec<&bulwark_engine::DeviceScore> = report.devices.iter().collect();
+    devices.sort_by(|a, b| {
+        b.exposure_score
+            .total_cmp(&a.exposure_score)
+            .then(a.computer_dns_name.cmp(&b.computer_dns_name))
+    });
+    let rows: Vec<[String; 6]> = devices
+        .iter()
+        .map(|d| {
+            [
+                d.computer_dns_name.clone(),
+                d.rbac_group_name.clone(),
+                format!("{:?}", d.device_value),
+                format!("{:.2}", d.exposure_score),
+                format!("{:?}", d.exposure_level),
+                d.vulnerabilities.to_string(),
+            ]
+        })
+        .collect();
+    print_rows(
+        &[
+            "DEVICE",
+            "GROUP",
+            "VALUE",
+            "SCORE",
+            "LEVEL",
+            "VULNERABILITIES",
+        ],
+        &rows,
+    );
+    if !history.is_empty() {
+        println!();
+        let rows: Vec<[String; 2]> = history
+            .iter()
+            .map(|s| {
+                [
+                    s.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    format!("{:.2}", s.exposure),
+                ]
+            })
+            .collect();
+        print_rows(&["TIME", "SCORE"], &rows);
+    }
+    Ok(())
 }

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::ecosystem::EcosystemRelease;
+use crate::score::DeviceValue;
 
 /// A device's integer id in the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -32,10 +33,12 @@ pub struct Device {
     pub name: String,
     /// Operating system.
     pub os: Option<String>,
-    /// Device group.
+    /// The device group it is explicitly assigned to (`None`: the first group whose rules match).
     pub group: Option<String>,
     /// Tags.
     pub tags: Vec<String>,
+    /// Device value (weights the device in group and organisation scores).
+    pub value: DeviceValue,
     /// First ingest.
     pub first_seen: DateTime<Utc>,
     /// Latest ingest.

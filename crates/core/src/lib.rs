@@ -7,10 +7,13 @@
 pub mod advisory;
 pub mod agent;
 pub mod config;
+pub mod context;
 pub mod cpe;
 pub mod cvss;
 pub mod device;
 pub mod ecosystem;
+pub mod exposure;
+pub mod group;
 pub mod inventory;
 pub mod matching;
 pub mod recommendation;

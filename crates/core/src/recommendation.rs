@@ -7,8 +7,10 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::advisory::{Severity, SeverityLevel};
+use crate::context::{ThreatContext, ThreatFacts};
 use crate::device::{DeviceId, Weakness};
 use crate::matching::{AdvisoryIndex, PackageKey};
+use crate::score::DeviceValue;
 use crate::version::Version;
 
 /// Devices not seen for this long no longer count as exposed (MDVM's rule).
@@ -46,8 +48,17 @@ pub struct Recommendation {
     pub remediation_type: RemediationType,
     /// Highest CVSS base score among the weaknesses (1–10 scale; band midpoint when only a rating is known).
     pub severity_score: f64,
-    /// Whether an exploit is publicly known (threat context fills this; `false` without it).
+    /// Whether an exploit is publicly known for any of its vulnerabilities (KEV, or an NVD reference
+    /// tagged `Exploit`).
     pub public_exploit: bool,
+    /// Known threats: one line per vulnerability listed in CISA KEV (`CVE-… — name (KEV, ransomware)`).
+    pub associated_threats: Vec<String>,
+    /// Exposed devices whose device value is High.
+    pub exposed_critical_devices: u64,
+    /// The exact drop of the organisation's exposure score if this were remediated on every device.
+    pub exposure_impact: f64,
+    /// The rise of the secure score for devices (0 for software recommendations).
+    pub config_score_impact: f64,
     /// `Active` (exceptions change this).
     pub status: String,
     /// Devices with the product installed (any version).
@@ -84,6 +95,39 @@ pub struct RecommendationInput<'a> {
     pub installed_on: &'a HashMap<PackageKey, u64>,
     /// The current time.
     pub now: DateTime<Utc>,
+    /// Threat context (NVD, KEV, EPSS).
+    pub threat: &'a ThreatContext,
+    /// Each device's value (devices not listed count as Normal).
+    pub device_values: &'a HashMap<DeviceId, DeviceValue>,
+    /// Each recommendation's exposure impact, by id (see [`crate::exposure::exposure_impacts`]).
+    pub exposure_impacts: &'a BTreeMap<String, f64>,
+}
+
+/// The threat facts of a vulnerability: its id and every alias of the advisories that report it.
+pub fn vulnerability_threat<'a>(
+    index: &AdvisoryIndex,
+    threat: &ThreatContext,
+    vulnerability_id: &'a str,
+    advisory_ids: impl IntoIterator<Item = &'a str>,
+) -> ThreatFacts {
+    let mut ids: Vec<&str> = vec![vulnerability_id];
+    for id in advisory_ids {
+        ids.push(id);
+        if let Some(a) = index.advisory(id) {
+            ids.extend(a.aliases.iter().map(String::as_str));
+        }
+    }
+    threat.facts(ids)
+}
+
+/// The severity score of a vulnerability: its advisories' (as [`severity_score`]) when they give a
+/// CVSS score, else NVD's, else the advisories' rating.
+pub fn effective_severity_score(advisory: Option<&Severity>, threat: &ThreatFacts) -> f64 {
+    match (advisory.and_then(|s| s.score), threat.nvd_cvss) {
+        (Some(score), _) => score,
+        (None, Some(nvd)) => nvd,
+        (None, None) => severity_score(advisory),
+    }
 }
 
 /// Computes one recommendation per product with open weaknesses, ordered by severity score then exposed
@@ -123,12 +167,37 @@ pub fn recommendations(input: &RecommendationInput<'_>) -> Vec<Recommendation> {
             let advisory_ids: Vec<&str> = acc.vulns.values().flatten().copied().collect();
             let installed: Vec<&str> = acc.versions.iter().copied().collect();
             let fix = recommend_version(input.index, &key, &installed, &acc.vulns, &advisory_ids);
-            let severity_score = acc
-                .vulns
-                .values()
-                .map(|ids| vulnerability_severity(input.index, ids.iter().copied()))
-                .map(|s| severity_score(s.as_ref()))
-                .fold(0.0_f64, f64::max);
+            let mut severity_score = 0.0_f64;
+            let mut public_exploit = false;
+            let mut associated_threats = Vec::new();
+            for (vuln, ids) in &acc.vulns {
+                let threat =
+                    vulnerability_threat(input.index, input.threat, vuln, ids.iter().copied());
+                let severity = vulnerability_severity(input.index, ids.iter().copied());
+                severity_score =
+                    severity_score.max(effective_severity_score(severity.as_ref(), &threat));
+                public_exploit |= threat.public_exploit;
+                for entry in &threat.kev_entries {
+                    let ransomware = if entry.known_ransomware_campaign_use {
+                        ", known ransomware use"
+                    } else {
+                        ""
+                    };
+                    associated_threats.push(format!(
+                        "{} — {} (CISA KEV since {}{ransomware})",
+                        entry.cve_id, entry.vulnerability_name, entry.date_added
+                    ));
+                }
+            }
+            associated_threats.sort();
+            associated_threats.dedup();
+            let exposed_critical_devices = acc
+                .exposed
+                .iter()
+                .filter(|d| input.device_values.get(d) == Some(&DeviceValue::High))
+                .count() as u64;
+            let id = recommendation_id(&key);
+            let exposure_impact = input.exposure_impacts.get(&id).copied().unwrap_or(0.0);
             let ecosystem_label = match &key.release {
                 Some(r) => format!("{}:{}", key.ecosystem, r),
                 None => key.ecosystem.to_string(),
@@ -140,7 +209,7 @@ pub fn recommendations(input: &RecommendationInput<'_>) -> Vec<Recommendation> {
                 (RemediationType::Upgrade, Some(v)) => format!("Upgrade {} to {v}", key.name),
             };
             Recommendation {
-                id: recommendation_id(&key),
+                id,
                 product_name: key.name.clone(),
                 recommendation_name,
                 vendor: ecosystem_label.clone(),
@@ -148,7 +217,11 @@ pub fn recommendations(input: &RecommendationInput<'_>) -> Vec<Recommendation> {
                 recommended_version: fix.version,
                 remediation_type,
                 severity_score,
-                public_exploit: false,
+                public_exploit,
+                associated_threats,
+                exposed_critical_devices,
+                exposure_impact,
+                config_score_impact: 0.0,
                 status: "Active".to_string(),
                 total_machine_count: input
                     .installed_on
@@ -347,12 +420,24 @@ pub struct VulnerabilitySummary {
     pub published_on: Option<String>,
     /// Latest modification among the advisories.
     pub updated_on: Option<String>,
-    /// Whether an exploit is public (threat context fills this).
+    /// Whether an exploit is public (KEV, or an NVD reference tagged `Exploit`).
     pub public_exploit: bool,
-    /// Whether exploitation is verified (KEV; threat context fills this).
+    /// Whether exploitation in the wild is verified (listed in CISA KEV).
     pub exploit_verified: bool,
-    /// EPSS probability (threat context fills this).
+    /// EPSS probability of exploitation in the next 30 days.
     pub epss: Option<f64>,
+    /// EPSS percentile.
+    pub epss_percentile: Option<f64>,
+    /// KEV: known use in ransomware campaigns.
+    pub ransomware: bool,
+    /// KEV: the date CISA added it.
+    pub kev_date_added: Option<String>,
+    /// KEV: the required action's due date.
+    pub kev_due_date: Option<String>,
+    /// KEV: the required action.
+    pub kev_required_action: Option<String>,
+    /// CWE ids (NVD).
+    pub cwes: Vec<String>,
     /// Advisory records for this vulnerability that matched.
     pub advisory_ids: Vec<String>,
     /// Every alias known.
@@ -362,6 +447,7 @@ pub struct VulnerabilitySummary {
 /// Summarises one vulnerability from the advisories that report it.
 pub fn summarize_vulnerability(
     index: &AdvisoryIndex,
+    threat: &ThreatContext,
     vulnerability_id: &str,
     advisory_ids: &[&str],
     exposed_machines: u64,
@@ -376,24 +462,58 @@ pub fn summarize_vulnerability(
         aliases.insert(a.id.clone());
         aliases.extend(a.aliases.iter().cloned());
     }
+    let ids: Vec<&str> = aliases
+        .iter()
+        .map(String::as_str)
+        .chain([vulnerability_id])
+        .collect();
+    let facts = threat.facts(ids.iter().copied());
+    let cwes = ids
+        .iter()
+        .filter_map(|id| threat.nvd(id))
+        .flat_map(|n| n.cwes.iter().cloned())
+        .collect::<BTreeSet<String>>();
     aliases.remove(vulnerability_id);
+    let advisory_score = severity.as_ref().and_then(|s| s.score);
+    let (level, cvss_v3, cvss_vector) = match (advisory_score, facts.nvd_cvss) {
+        (None, Some(nvd)) => (facts.nvd_level, Some(nvd), facts.nvd_vector.clone()),
+        _ => (
+            severity.as_ref().map(|s| s.level),
+            advisory_score,
+            severity.as_ref().and_then(|s| s.vector.clone()),
+        ),
+    };
+    let kev = facts.kev_entries.first();
     VulnerabilitySummary {
         id: vulnerability_id.to_string(),
         name: vulnerability_id.to_string(),
-        description: advisories.iter().find_map(|a| a.summary.clone()),
-        severity: severity
-            .as_ref()
-            .map(|s| s.level.label())
-            .unwrap_or("None")
-            .to_string(),
-        cvss_v3: severity.as_ref().and_then(|s| s.score),
-        cvss_vector: severity.as_ref().and_then(|s| s.vector.clone()),
+        description: advisories
+            .iter()
+            .find_map(|a| a.summary.clone())
+            .or(facts.description.clone()),
+        severity: level.map(|l| l.label()).unwrap_or("None").to_string(),
+        cvss_v3,
+        cvss_vector,
         exposed_machines,
-        published_on: advisories.iter().filter_map(|a| a.published.clone()).min(),
-        updated_on: advisories.iter().map(|a| a.modified.clone()).max(),
-        public_exploit: false,
-        exploit_verified: false,
-        epss: None,
+        published_on: advisories
+            .iter()
+            .filter_map(|a| a.published.clone())
+            .chain(facts.published.clone())
+            .min(),
+        updated_on: advisories
+            .iter()
+            .map(|a| a.modified.clone())
+            .chain(facts.last_modified.clone())
+            .max(),
+        public_exploit: facts.public_exploit,
+        exploit_verified: facts.kev,
+        epss: facts.epss,
+        epss_percentile: facts.epss_percentile,
+        ransomware: facts.ransomware,
+        kev_date_added: kev.map(|k| k.date_added.to_string()),
+        kev_due_date: kev.map(|k| k.due_date.to_string()),
+        kev_required_action: kev.map(|k| k.required_action.clone()),
+        cwes: cwes.into_iter().collect(),
         advisory_ids: advisory_ids.iter().map(|s| s.to_string()).collect(),
         aliases: aliases.into_iter().collect(),
     }

@@ -228,6 +228,9 @@ pub struct NvdRecord {
     pub cwes: Vec<String>,
     /// Reference URLs.
     pub references: Vec<String>,
+    /// The reference URLs NVD tags `Exploit`: a public exploit exists.
+    #[serde(default)]
+    pub exploit_references: Vec<String>,
     /// The CPE applicability configurations (empty when NVD has not analysed the CVE).
     pub configurations: Vec<CpeConfiguration>,
     /// CISA's KEV data, when the record carries it.

@@ -1,7 +1,8 @@
 //! Range semantics, alias grouping and recommendations on hand-built advisories (crates.io / SemVer).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
+use bulwark_core::context::ThreatContext;
 use bulwark_core::matching::{AdvisoryIndex, MatchOutcome, PackageKey};
 use bulwark_core::recommendation::{RecommendationInput, RemediationType, recommendations};
 use bulwark_core::{
@@ -278,6 +279,9 @@ fn recommendation_update_upgrade_uninstall() {
         last_seen: &last_seen,
         installed_on: &installed_on,
         now,
+        threat: &ThreatContext::default(),
+        device_values: &HashMap::new(),
+        exposure_impacts: &BTreeMap::new(),
     });
     let by_name: HashMap<_, _> = recs.iter().map(|r| (r.product_name.as_str(), r)).collect();
     let web = by_name["web"];
@@ -317,6 +321,9 @@ fn recommendation_says_which_weaknesses_remain_when_no_version_fixes_all() {
         last_seen: &last_seen,
         installed_on: &HashMap::new(),
         now,
+        threat: &ThreatContext::default(),
+        device_values: &HashMap::new(),
+        exposure_impacts: &BTreeMap::new(),
     });
     assert_eq!(recs[0].recommended_version.as_deref(), Some("1.1.0"));
     assert_eq!(recs[0].unfixed_weaknesses, ["A-2"]);

@@ -12,6 +12,8 @@ use std::sync::{Arc, RwLock};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use bulwark_core::context::ThreatContext;
+use bulwark_core::exposure::{exposure_impacts, exposure_scores};
 use bulwark_core::inventory::{assign_os, os_ecosystem};
 use bulwark_core::matching::{AdvisoryIndex, IndexDiagnostic, PackageKey};
 use bulwark_core::recommendation::{
@@ -21,18 +23,23 @@ use bulwark_core::recommendation::{
 use bulwark_core::scan::{
     Finding, Unassessed, match_distinct, software_key, weaknesses_from_outcomes,
 };
+use bulwark_core::score::DeviceValue;
 use bulwark_core::{
     Advisory, Clock, Device, DeviceId, DeviceInfo, InstalledPackage, InventoryNote, SoftwareKey,
     Weakness,
 };
 use bulwark_formats::FormatError;
+use bulwark_formats::import::FeedItem;
 use bulwark_formats::inventory::{InventoryFormat, parse_auto};
 use bulwark_store::{DetectedWeakness, Store, StoreError};
 
 mod agent;
+mod scores;
 mod views;
 
 pub use agent::AgentIngestSummary;
+pub use bulwark_store::{DeviceGroupPatch, DevicePatch, NewDeviceGroup, ScoreScope, ScoreSnapshot};
+pub use scores::{DeviceScore, ExposureReport, GroupScore};
 pub use views::{MachineView, SoftwareView};
 
 /// Errors of the engine; callers (HTTP, CLI) map each variant to a status or exit code.
@@ -50,6 +57,9 @@ pub enum EngineError {
     /// The request is invalid.
     #[error("{0}")]
     Invalid(String),
+    /// The change conflicts with what is stored (a name already taken).
+    #[error("{0}")]
+    Conflict(String),
     /// A background task failed (a bug).
     #[error("internal error: {0}")]
     Internal(String),
@@ -86,12 +96,61 @@ pub struct ImportSummary {
     pub errors: Vec<String>,
     /// Ranges the index could not use (unparseable event versions).
     pub index_diagnostics: Vec<IndexDiagnostic>,
+    /// NVD records read and stored.
+    pub nvd: NvdImport,
+    /// The KEV catalog imported (the last one, when several were read).
+    pub kev: KevImport,
+    /// EPSS scores read and stored.
+    pub epss: EpssImport,
     /// Devices whose weaknesses were recomputed.
     pub devices_rematched: u64,
     /// Weaknesses opened by the re-match.
     pub weaknesses_opened: u64,
     /// Weaknesses resolved by the re-match.
     pub weaknesses_resolved: u64,
+}
+
+/// What an import did with NVD documents.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct NvdImport {
+    /// NVD documents read whole.
+    pub files: u64,
+    /// Records in them.
+    pub read: u64,
+    /// Records new to the store.
+    pub inserted: u64,
+    /// Records replaced by a newer `lastModified`.
+    pub updated: u64,
+    /// Records already stored as new or newer.
+    pub unchanged: u64,
+}
+
+/// What an import did with KEV catalogs.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct KevImport {
+    /// Catalogs read whole (each replaces the stored one).
+    pub files: u64,
+    /// Entries of the last catalog.
+    pub entries: u64,
+    /// Its version, when the JSON form names it.
+    pub catalog_version: Option<String>,
+    /// CVEs newly listed.
+    pub added: Vec<String>,
+    /// CVEs no longer listed.
+    pub removed: Vec<String>,
+}
+
+/// What an import did with EPSS files.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct EpssImport {
+    /// EPSS files read whole.
+    pub files: u64,
+    /// Scores in them.
+    pub read: u64,
+    /// Scores stored.
+    pub written: u64,
+    /// Scores not stored because a later-dated score is.
+    pub older: u64,
 }
 
 /// An inventory to ingest for one device.
@@ -140,6 +199,7 @@ pub struct Engine {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     index: RwLock<Arc<AdvisoryIndex>>,
+    threat: RwLock<Arc<ThreatContext>>,
 }
 
 impl Engine {
@@ -149,8 +209,10 @@ impl Engine {
             store,
             clock,
             index: RwLock::new(Arc::new(AdvisoryIndex::default())),
+            threat: RwLock::new(Arc::new(ThreatContext::default())),
         };
         engine.reload_index().await?;
+        engine.reload_threat().await?;
         Ok(engine)
     }
 
@@ -169,6 +231,27 @@ impl Engine {
         self.index.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// The current threat context (NVD, KEV, EPSS).
+    pub fn threat(&self) -> Arc<ThreatContext> {
+        self.threat
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Rebuilds the threat context from the stored NVD records, KEV catalog and EPSS scores.
+    pub async fn reload_threat(&self) -> EngineResult<()> {
+        let nvd = self.store.nvd_records().await?;
+        let kev = self.store.kev().await?;
+        let epss = self.store.epss().await?;
+        let context =
+            tokio::task::spawn_blocking(move || ThreatContext::build(&nvd, &kev, &epss.scores))
+                .await
+                .map_err(|e| EngineError::Internal(e.to_string()))?;
+        *self.threat.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(context);
+        Ok(())
+    }
+
     /// Rebuilds the index from the stored advisories; returns the index diagnostics.
     pub async fn reload_index(&self) -> EngineResult<Vec<IndexDiagnostic>> {
         let advisories = self.store.advisories().await?;
@@ -180,31 +263,65 @@ impl Engine {
         Ok(diagnostics)
     }
 
-    /// Imports every OSV record under `path` (file, directory tree or archive), streamed in batches; then
-    /// rebuilds the index and re-matches the fleet if anything changed. `progress` is called with the
-    /// number of records read so far.
+    /// Imports every feed document under `path` (file, directory tree or archive), each recognised by
+    /// its content: OSV records and the advisory feeds converted to them, streamed in batches; NVD
+    /// records, the CISA KEV catalog and EPSS scores, each document stored whole or not at all. Then
+    /// rebuilds what changed (the advisory index and a fleet re-match, the threat context) and records
+    /// a score snapshot. `progress` is called with the number of advisories read so far.
     pub async fn import(
         &self,
         path: &Path,
         progress: &(dyn Fn(u64) + Send + Sync),
     ) -> EngineResult<ImportSummary> {
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<Advisory>(IMPORT_BATCH * 2);
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<FeedItem>(IMPORT_BATCH * 2);
         let path: PathBuf = path.to_path_buf();
         let reader = tokio::task::spawn_blocking(move || {
-            bulwark_formats::osv::read_advisories(&path, &mut |advisory| {
+            bulwark_formats::import::read_feeds(&path, &mut |item| {
                 // A closed channel means the store side failed; its error is reported, not this one.
-                let _ = tx.blocking_send(advisory);
+                let _ = tx.blocking_send(item);
             })
         });
         let mut summary = ImportSummary::default();
         let mut batch = Vec::with_capacity(IMPORT_BATCH);
         let mut changed = false;
-        while let Some(advisory) = rx.recv().await {
-            batch.push(advisory);
-            summary.advisories_read += 1;
-            if batch.len() == IMPORT_BATCH {
-                changed |= self.write_batch(&mut batch, &mut summary).await?;
-                progress(summary.advisories_read);
+        let mut threat_changed = false;
+        let now = self.clock.now();
+        while let Some(item) = rx.recv().await {
+            match item {
+                FeedItem::Advisory(advisory) => {
+                    batch.push(*advisory);
+                    summary.advisories_read += 1;
+                    if batch.len() == IMPORT_BATCH {
+                        changed |= self.write_batch(&mut batch, &mut summary).await?;
+                        progress(summary.advisories_read);
+                    }
+                }
+                FeedItem::Nvd { records, .. } => {
+                    summary.nvd.read += records.len() as u64;
+                    for chunk in records.chunks(IMPORT_BATCH) {
+                        let stats = self.store.upsert_nvd(chunk).await?;
+                        summary.nvd.inserted += stats.inserted;
+                        summary.nvd.updated += stats.updated;
+                        summary.nvd.unchanged += stats.unchanged;
+                        threat_changed |= stats.inserted + stats.updated > 0;
+                    }
+                }
+                FeedItem::Kev { catalog, .. } => {
+                    let diff = self.store.replace_kev(&catalog, now).await?;
+                    summary.kev.entries = catalog.entries.len() as u64;
+                    summary.kev.catalog_version = catalog.catalog_version.clone();
+                    threat_changed |=
+                        !diff.added.is_empty() || !diff.removed.is_empty() || diff.kept > 0;
+                    summary.kev.added.extend(diff.added);
+                    summary.kev.removed.extend(diff.removed);
+                }
+                FeedItem::Epss { set, .. } => {
+                    let stats = self.store.upsert_epss(&set, now).await?;
+                    summary.epss.read += set.scores.len() as u64;
+                    summary.epss.written += stats.written;
+                    summary.epss.older += stats.older;
+                    threat_changed |= stats.written > 0;
+                }
             }
         }
         changed |= self.write_batch(&mut batch, &mut summary).await?;
@@ -212,18 +329,33 @@ impl Engine {
         let report = reader
             .await
             .map_err(|e| EngineError::Internal(e.to_string()))??;
+        let (nvd_files, kev_files, epss_files) =
+            (report.nvd_files, report.kev_files, report.epss_files);
+        let report = report.advisories;
         summary.files_read = report.files_read;
+        summary.nvd.files = nvd_files;
+        summary.kev.files = kev_files;
+        summary.epss.files = epss_files;
         summary.not_osv = report.not_osv;
         summary.feed_advisories = report.feed_advisories;
         summary.feed_skipped = report.feed_skipped;
         summary.unsupported_ecosystems = report.skipped_unsupported_ecosystems;
         summary.errors = report.errors.iter().map(ToString::to_string).collect();
+        if threat_changed {
+            self.reload_threat().await?;
+        }
         if changed || self.index().is_empty() {
             summary.index_diagnostics = self.reload_index().await?;
+        }
+        // NVD records carry the CPE configurations software with a CPE is matched against.
+        if changed || summary.nvd.inserted + summary.nvd.updated > 0 {
             let rematch = self.rematch_all().await?;
             summary.devices_rematched = rematch.devices;
             summary.weaknesses_opened = rematch.opened;
             summary.weaknesses_resolved = rematch.resolved;
+        }
+        if changed || threat_changed {
+            self.record_scores().await?;
         }
         Ok(summary)
     }
@@ -376,7 +508,7 @@ impl Engine {
     /// Every security recommendation, ordered by severity score and exposure.
     pub async fn recommendations(&self) -> EngineResult<Vec<Recommendation>> {
         let fleet = self.fleet().await?;
-        Ok(fleet.recommendations(&self.index(), self.clock.now()))
+        Ok(fleet.recommendations(&self.index(), &self.threat()))
     }
 
     /// One recommendation by id.
@@ -396,7 +528,7 @@ impl Engine {
             .iter()
             .map(|w| w.device_id)
             .collect();
-        Ok(fleet.machine_views(|d| devices.contains(&d.id)))
+        Ok(fleet.machine_views(&self.device_scores(&fleet), |d| devices.contains(&d.id)))
     }
 
     /// The vulnerabilities behind a recommendation.
@@ -405,7 +537,11 @@ impl Engine {
         id: &str,
     ) -> EngineResult<Vec<VulnerabilitySummary>> {
         let fleet = self.fleet().await?;
-        Ok(summaries(&self.index(), &fleet.product_weaknesses(id)?))
+        Ok(summaries(
+            &self.index(),
+            &self.threat(),
+            &fleet.product_weaknesses(id)?,
+        ))
     }
 
     /// The installed software a recommendation is about: one row per vulnerable version.
@@ -416,7 +552,10 @@ impl Engine {
 
     /// Every device.
     pub async fn machines(&self) -> EngineResult<Vec<MachineView>> {
-        Ok(self.fleet().await?.machine_views(|_| true))
+        Ok({
+            let fleet = self.fleet().await?;
+            fleet.machine_views(&self.device_scores(&fleet), |_| true)
+        })
     }
 
     /// One device, by numeric id or by name.
@@ -424,7 +563,7 @@ impl Engine {
         let device = self.find_device(id_or_name).await?;
         let fleet = self.fleet().await?;
         fleet
-            .machine_views(|d| d.id == device.id)
+            .machine_views(&self.device_scores(&fleet), |d| d.id == device.id)
             .pop()
             .ok_or_else(|| EngineError::NotFound(format!("machine {id_or_name}")))
     }
@@ -437,7 +576,7 @@ impl Engine {
         let device = self.find_device(id_or_name).await?;
         let weaknesses = self.store.device_weaknesses(device.id).await?;
         let open: Vec<&Weakness> = weaknesses.iter().filter(|w| w.resolved.is_none()).collect();
-        Ok(summaries(&self.index(), &open))
+        Ok(summaries(&self.index(), &self.threat(), &open))
     }
 
     /// A device's installed software.
@@ -450,7 +589,7 @@ impl Engine {
     pub async fn vulnerabilities(&self) -> EngineResult<Vec<VulnerabilitySummary>> {
         let fleet = self.fleet().await?;
         let open: Vec<&Weakness> = fleet.open.iter().collect();
-        Ok(summaries(&self.index(), &open))
+        Ok(summaries(&self.index(), &self.threat(), &open))
     }
 
     /// One vulnerability, by its id, an alias or an advisory id; known even with no exposed device.
@@ -467,6 +606,7 @@ impl Engine {
             .collect();
         Ok(summarize_vulnerability(
             &index,
+            &self.threat(),
             &vuln_id,
             &advisory_ids,
             exposed.len() as u64,
@@ -480,10 +620,10 @@ impl Engine {
             .ok_or_else(|| EngineError::NotFound(format!("vulnerability {id}")))?;
         let fleet = self.fleet().await?;
         let devices = fleet.exposed_to(&vuln_id);
-        Ok(fleet.machine_views(|d| devices.contains(&d.id)))
+        Ok(fleet.machine_views(&self.device_scores(&fleet), |d| devices.contains(&d.id)))
     }
 
-    async fn find_device(&self, id_or_name: &str) -> EngineResult<Device> {
+    pub(crate) async fn find_device(&self, id_or_name: &str) -> EngineResult<Device> {
         if let Ok(id) = id_or_name.parse::<i64>()
             && let Some(device) = self.store.device(DeviceId(id)).await?
         {
@@ -495,11 +635,12 @@ impl Engine {
             .ok_or_else(|| EngineError::NotFound(format!("machine {id_or_name}")))
     }
 
-    async fn fleet(&self) -> EngineResult<views::Fleet> {
+    pub(crate) async fn fleet(&self) -> EngineResult<views::Fleet> {
         Ok(views::Fleet {
             devices: self.store.devices().await?,
             open: self.store.open_weaknesses().await?,
             software: self.store.all_software().await?,
+            groups: self.store.device_groups().await?,
             now: self.clock.now(),
         })
     }
@@ -542,7 +683,11 @@ fn resolve_vulnerability(index: &AdvisoryIndex, id: &str) -> Option<String> {
 
 /// Vulnerability summaries for a set of open weaknesses, with their exposed-device counts, most severe
 /// first.
-fn summaries(index: &AdvisoryIndex, open: &[&Weakness]) -> Vec<VulnerabilitySummary> {
+fn summaries(
+    index: &AdvisoryIndex,
+    threat: &ThreatContext,
+    open: &[&Weakness],
+) -> Vec<VulnerabilitySummary> {
     let mut by_vuln: BTreeMap<&str, (BTreeSet<&str>, BTreeSet<DeviceId>)> = BTreeMap::new();
     for w in open {
         let entry = by_vuln.entry(&w.vulnerability_id).or_default();
@@ -553,7 +698,7 @@ fn summaries(index: &AdvisoryIndex, open: &[&Weakness]) -> Vec<VulnerabilitySumm
         .into_iter()
         .map(|(id, (advisories, devices))| {
             let ids: Vec<&str> = advisories.into_iter().collect();
-            summarize_vulnerability(index, id, &ids, devices.len() as u64)
+            summarize_vulnerability(index, threat, id, &ids, devices.len() as u64)
         })
         .collect();
     out.sort_by(|a, b| {
@@ -592,7 +737,17 @@ impl views::Fleet {
             .collect()
     }
 
-    fn recommendations(&self, index: &AdvisoryIndex, now: DateTime<Utc>) -> Vec<Recommendation> {
+    fn recommendations(
+        &self,
+        index: &AdvisoryIndex,
+        threat: &ThreatContext,
+    ) -> Vec<Recommendation> {
+        let now = self.now;
+        let (devices, weaknesses) = self.scored(index, threat);
+        let scores = exposure_scores(&devices, &weaknesses);
+        let impacts = exposure_impacts(&devices, &weaknesses, &scores);
+        let device_values: HashMap<DeviceId, DeviceValue> =
+            self.devices.iter().map(|d| (d.id, d.value)).collect();
         let last_seen: HashMap<DeviceId, DateTime<Utc>> =
             self.devices.iter().map(|d| (d.id, d.last_seen)).collect();
         let mut installed: HashMap<PackageKey, BTreeSet<DeviceId>> = HashMap::new();
@@ -617,6 +772,9 @@ impl views::Fleet {
             last_seen: &last_seen,
             installed_on: &installed_on,
             now,
+            threat,
+            device_values: &device_values,
+            exposure_impacts: &impacts,
         })
     }
 }

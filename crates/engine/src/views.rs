@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
+use bulwark_core::group::{DeviceGroup, group_of};
 use bulwark_core::recommendation::EXPOSURE_WINDOW_DAYS;
 use bulwark_core::{Device, DeviceId, InstalledPackage, Weakness};
 
@@ -13,6 +14,7 @@ pub(crate) struct Fleet {
     pub(crate) devices: Vec<Device>,
     pub(crate) open: Vec<Weakness>,
     pub(crate) software: Vec<(DeviceId, InstalledPackage)>,
+    pub(crate) groups: Vec<DeviceGroup>,
     pub(crate) now: DateTime<Utc>,
 }
 
@@ -26,10 +28,16 @@ pub struct MachineView {
     pub computer_dns_name: String,
     /// Operating system, as reported.
     pub os_platform: Option<String>,
-    /// Device group.
-    pub rbac_group_name: Option<String>,
+    /// The device group it is in (explicit assignment, else the first matching rule, else `Ungrouped`).
+    pub rbac_group_name: String,
     /// Tags.
     pub machine_tags: Vec<String>,
+    /// Device value: Low, Normal or High.
+    pub device_value: bulwark_core::score::DeviceValue,
+    /// Exposure score (0–100); `None` for a device not seen within the exposure window.
+    pub exposure_score: Option<f64>,
+    /// Exposure level: None, Low, Medium or High (`None` for the level too when not active).
+    pub exposure_level: Option<bulwark_core::exposure::ExposureLevel>,
     /// First ingest.
     pub first_seen: DateTime<Utc>,
     /// Latest ingest.
@@ -60,7 +68,11 @@ pub struct SoftwareView {
 
 impl Fleet {
     /// Machine views of the devices `keep` selects, ordered by name.
-    pub(crate) fn machine_views(&self, keep: impl Fn(&Device) -> bool) -> Vec<MachineView> {
+    pub(crate) fn machine_views(
+        &self,
+        scores: &HashMap<DeviceId, (f64, usize)>,
+        keep: impl Fn(&Device) -> bool,
+    ) -> Vec<MachineView> {
         let mut software: HashMap<DeviceId, u64> = HashMap::new();
         for (device, _) in &self.software {
             *software.entry(*device).or_default() += 1;
@@ -80,8 +92,13 @@ impl Fleet {
                 id: d.id.0,
                 computer_dns_name: d.name.clone(),
                 os_platform: d.os.clone(),
-                rbac_group_name: d.group.clone(),
+                rbac_group_name: group_of(d, &self.groups).to_string(),
                 machine_tags: d.tags.clone(),
+                device_value: d.value,
+                exposure_score: scores.get(&d.id).map(|s| s.0),
+                exposure_level: scores.get(&d.id).map(|(score, vulns)| {
+                    bulwark_core::exposure::ExposureLevel::of(*score, *vulns)
+                }),
                 first_seen: d.first_seen,
                 last_seen: d.last_seen,
                 is_active: d.last_seen >= cutoff,

@@ -9,6 +9,7 @@ pub mod epss;
 pub mod error;
 pub mod feeds;
 pub mod host;
+pub mod import;
 pub mod inventory;
 pub mod kev;
 pub mod nvd;

@@ -495,6 +495,8 @@ struct RawWeakness {
 #[derive(Deserialize)]
 struct RawReference {
     url: NonEmpty<MAX_URL_BYTES>,
+    #[serde(default)]
+    tags: Vec<NonEmpty<MAX_SHORT_TEXT_BYTES>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -624,6 +626,12 @@ impl From<RawCve> for NvdRecord {
             descriptions,
             cvss,
             cwes,
+            exploit_references: raw
+                .references
+                .iter()
+                .filter(|r| r.tags.iter().any(|t| t.0 == "Exploit"))
+                .map(|r| r.url.0.clone())
+                .collect(),
             references: raw.references.into_iter().map(|r| r.url.0).collect(),
             configurations: raw.configurations,
             kev,

@@ -111,52 +111,64 @@ pub fn read_advisories(
     let mut parse_errors = Vec::new();
     let mut feed_ids: HashSet<String> = HashSet::new();
     let stats = source::walk(path, &mut |file: SourceFile<'_>| {
-        report.files_read += 1;
-        let shape = parse_records(file.name, file.bytes, &mut |result| match result {
-            Ok(record) => {
-                report.advisories += 1;
-                for ecosystem in record.skipped {
-                    *report
-                        .skipped_unsupported_ecosystems
-                        .entry(ecosystem)
-                        .or_default() += 1;
-                }
-                sink(record.advisory);
-            }
-            Err(e) => parse_errors.push(e),
-        });
-        match shape {
-            Ok(Shape::NotOsv) => match feeds::detect(file.bytes) {
-                Some(feed) => match feed.convert(file.name, file.bytes) {
-                    Ok(converted) => {
-                        for (reason, count) in converted.skipped {
-                            *report.feed_skipped.entry(reason).or_default() += count;
-                        }
-                        for advisory in converted.advisories {
-                            if !feed_ids.insert(advisory.id.clone()) {
-                                report.feed_duplicates += 1;
-                                continue;
-                            }
-                            report.advisories += 1;
-                            *report
-                                .feed_advisories
-                                .entry(feed.name().to_string())
-                                .or_default() += 1;
-                            sink(advisory);
-                        }
-                    }
-                    Err(e) => parse_errors.push(e),
-                },
-                None => report.not_osv += 1,
-            },
-            Ok(Shape::Records) => {}
-            Err(e) => parse_errors.push(e),
-        }
+        visit_document(file, &mut report, &mut parse_errors, &mut feed_ids, sink);
         Ok(())
     })?;
     report.errors = stats.errors;
     report.errors.append(&mut parse_errors);
     Ok(report)
+}
+
+/// Reads one document of a walk as [`read_advisories`] does: OSV records, else a converted feed, else
+/// `not_osv`. Shared with [`crate::import::read_feeds`], which first tries the threat-context feeds.
+pub(crate) fn visit_document(
+    file: SourceFile<'_>,
+    report: &mut ReadReport,
+    parse_errors: &mut Vec<FormatError>,
+    feed_ids: &mut HashSet<String>,
+    sink: &mut dyn FnMut(Advisory),
+) {
+    report.files_read += 1;
+    let shape = parse_records(file.name, file.bytes, &mut |result| match result {
+        Ok(record) => {
+            report.advisories += 1;
+            for ecosystem in record.skipped {
+                *report
+                    .skipped_unsupported_ecosystems
+                    .entry(ecosystem)
+                    .or_default() += 1;
+            }
+            sink(record.advisory);
+        }
+        Err(e) => parse_errors.push(e),
+    });
+    match shape {
+        Ok(Shape::NotOsv) => match feeds::detect(file.bytes) {
+            Some(feed) => match feed.convert(file.name, file.bytes) {
+                Ok(converted) => {
+                    for (reason, count) in converted.skipped {
+                        *report.feed_skipped.entry(reason).or_default() += count;
+                    }
+                    for advisory in converted.advisories {
+                        if !feed_ids.insert(advisory.id.clone()) {
+                            report.feed_duplicates += 1;
+                            continue;
+                        }
+                        report.advisories += 1;
+                        *report
+                            .feed_advisories
+                            .entry(feed.name().to_string())
+                            .or_default() += 1;
+                        sink(advisory);
+                    }
+                }
+                Err(e) => parse_errors.push(e),
+            },
+            None => report.not_osv += 1,
+        },
+        Ok(Shape::Records) => {}
+        Err(e) => parse_errors.push(e),
+    }
 }
 
 /// Whether a document held OSV records.

@@ -80,10 +80,28 @@ pub fn walk(
     walk_with_limits(path, &WalkLimits::default(), visit)
 }
 
+/// Walks `path` like [`walk`], yielding also the threat-context feeds' files: `.csv` and single
+/// gzip-compressed `.json.gz` / `.csv.gz` files (handed on compressed).
+pub fn walk_feeds(
+    path: &Path,
+    visit: &mut dyn FnMut(SourceFile<'_>) -> Result<(), FormatError>,
+) -> Result<WalkStats, FormatError> {
+    walk_inner(path, &WalkLimits::default(), Documents::Feeds, visit)
+}
+
 /// Walks `path` like [`walk`], with the given limits.
 pub fn walk_with_limits(
     path: &Path,
     limits: &WalkLimits,
+    visit: &mut dyn FnMut(SourceFile<'_>) -> Result<(), FormatError>,
+) -> Result<WalkStats, FormatError> {
+    walk_inner(path, limits, Documents::Advisories, visit)
+}
+
+fn walk_inner(
+    path: &Path,
+    limits: &WalkLimits,
+    documents: Documents,
     visit: &mut dyn FnMut(SourceFile<'_>) -> Result<(), FormatError>,
 ) -> Result<WalkStats, FormatError> {
     let name = path.to_string_lossy().into_owned();
@@ -93,6 +111,7 @@ pub fn walk_with_limits(
         limits: *limits,
         stats: WalkStats::default(),
         buf: Vec::new(),
+        documents,
     };
     if metadata.is_dir() {
         walker.directory(path);
@@ -129,10 +148,25 @@ fn archive_kind(name: &str) -> Option<ArchiveKind> {
     }
 }
 
+/// Which files a walk yields from directories and archives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Documents {
+    /// `.json`, `.yaml`, `.yml`: advisory documents.
+    Advisories,
+    /// Those, and the threat-context feeds' files: `.csv` (KEV, EPSS) and single gzip-compressed
+    /// `.json.gz` / `.csv.gz` files (NVD feed files, EPSS's daily file).
+    Feeds,
+}
+
 /// True for names the walk yields from directories and archives.
-fn is_document(name: &str) -> bool {
+fn is_document(name: &str, documents: Documents) -> bool {
     let lower = name.to_ascii_lowercase();
-    lower.ends_with(".json") || lower.ends_with(".yaml") || lower.ends_with(".yml")
+    let advisory = lower.ends_with(".json") || lower.ends_with(".yaml") || lower.ends_with(".yml");
+    advisory
+        || (documents == Documents::Feeds
+            && (lower.ends_with(".csv")
+                || lower.ends_with(".csv.gz")
+                || lower.ends_with(".json.gz")))
 }
 
 /// Builds the `Io` error for `file`.
@@ -168,6 +202,8 @@ struct Walker<'v> {
     stats: WalkStats,
     /// One buffer, reused for every document.
     buf: Vec<u8>,
+    /// Which files are documents.
+    documents: Documents,
 }
 
 impl Walker<'_> {
@@ -253,7 +289,7 @@ impl Walker<'_> {
                 if let Err(e) = self.archive(entry.path(), &name, kind) {
                     self.stats.errors.push(e);
                 }
-            } else if is_document(&name) {
+            } else if is_document(&name, self.documents) {
                 if let Err(e) = self.plain_file(entry.path(), &name) {
                     self.stats.errors.push(e);
                 }
@@ -281,7 +317,7 @@ impl Walker<'_> {
 
     /// Classifies an archive member: `true` when it is to be read.
     fn wanted_member(&mut self, member: &str) -> bool {
-        if archive_kind(member).is_some() || !is_document(member) {
+        if archive_kind(member).is_some() || !is_document(member, self.documents) {
             self.stats.skipped += 1;
             return false;
         }

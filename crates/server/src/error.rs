@@ -25,6 +25,9 @@ pub enum ApiError {
     /// 404: no such resource, or no such route.
     #[error("{0}")]
     NotFound(String),
+    /// 409: the change conflicts with what is stored (a name already taken).
+    #[error("{0}")]
+    Conflict(String),
     /// 405: the route exists, the method does not.
     #[error("{0}")]
     MethodNotAllowed(String),
@@ -49,6 +52,7 @@ impl ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedInventory(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -63,6 +67,7 @@ impl ApiError {
             ApiError::BadRequest(_) => "BadRequest",
             ApiError::Unauthorized(_) => "Unauthorized",
             ApiError::NotFound(_) => "NotFound",
+            ApiError::Conflict(_) => "Conflict",
             ApiError::MethodNotAllowed(_) => "MethodNotAllowed",
             ApiError::PayloadTooLarge(_) => "PayloadTooLarge",
             ApiError::UnsupportedInventory(_) | ApiError::InvalidInventory(_) => "InvalidInventory",
@@ -87,7 +92,7 @@ pub struct ErrorBody {
 /// What went wrong.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ErrorDetail {
-    /// `BadRequest`, `Unauthorized`, `NotFound`, `MethodNotAllowed`, `PayloadTooLarge`, `InvalidInventory` or
+    /// `BadRequest`, `Unauthorized`, `NotFound`, `Conflict`, `MethodNotAllowed`, `PayloadTooLarge`, `InvalidInventory` or
     /// `InternalError`.
     pub code: String,
     /// A sentence for a person.
@@ -111,6 +116,7 @@ impl From<EngineError> for ApiError {
         match error {
             EngineError::NotFound(_) => ApiError::NotFound(error.to_string()),
             EngineError::Invalid(message) => ApiError::BadRequest(message),
+            EngineError::Conflict(message) => ApiError::Conflict(message),
             EngineError::Format(e) => e.into(),
             EngineError::Store(e) => ApiError::internal("store error", &e),
             EngineError::Internal(_) => ApiError::internal("engine error", &error),

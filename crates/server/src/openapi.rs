@@ -23,15 +23,16 @@ use crate::error::{ErrorBody, ErrorDetail};
     tags(
         (name = "recommendations", description = "Security recommendations: one per vulnerable product."),
         (name = "machines", description = "Devices, their software and vulnerabilities; inventory ingestion."),
-        (name = "vulnerabilities", description = "Vulnerabilities open in the fleet."),
+        (name = "vulnerabilities", description = "Vulnerabilities open in the fleet, with their threat context (NVD, CISA KEV, EPSS)."),
+        (name = "scores", description = "Exposure scores of the organisation, device groups and devices, and their history."),
         (name = "meta", description = "This document.")
     ),
     components(schemas(ErrorBody, ErrorDetail))
 )]
 pub struct ApiDoc;
 
-/// A list: MDVM's OData collection shape.
-#[derive(ToSchema)]
+/// A list: MDVM's OData collection shape (also the body of the lists that take no query options).
+#[derive(ToSchema, serde::Serialize)]
 pub struct List<T> {
     /// The items, after filtering, ordering and paging.
     pub value: Vec<T>,
@@ -124,6 +125,18 @@ pub struct Vulnerability {
     pub exploit_verified: bool,
     /// EPSS probability.
     pub epss: Option<f64>,
+    /// EPSS percentile.
+    pub epss_percentile: Option<f64>,
+    /// KEV: known use in ransomware campaigns.
+    pub ransomware: bool,
+    /// KEV: the date CISA added it.
+    pub kev_date_added: Option<String>,
+    /// KEV: the required action's due date.
+    pub kev_due_date: Option<String>,
+    /// KEV: the required action.
+    pub kev_required_action: Option<String>,
+    /// CWE ids (NVD).
+    pub cwes: Vec<String>,
     /// Advisory records for this vulnerability that matched.
     pub advisory_ids: Vec<String>,
     /// Every alias known.
@@ -140,10 +153,16 @@ pub struct Machine {
     pub computer_dns_name: String,
     /// Operating system, as reported.
     pub os_platform: Option<String>,
-    /// Device group.
-    pub rbac_group_name: Option<String>,
+    /// The device group it is in (explicit assignment, else the first matching rule, else `Ungrouped`).
+    pub rbac_group_name: String,
     /// Tags.
     pub machine_tags: Vec<String>,
+    /// Device value: `Low`, `Normal` or `High`.
+    pub device_value: String,
+    /// Exposure score (0–100); null when not seen within the exposure window.
+    pub exposure_score: Option<f64>,
+    /// Exposure level: `None`, `Low`, `Medium` or `High`; null when not seen within the window.
+    pub exposure_level: Option<String>,
     /// First ingest.
     #[schema(format = DateTime)]
     pub first_seen: String,
@@ -184,10 +203,12 @@ pub struct Device {
     pub name: String,
     /// Operating system.
     pub os: Option<String>,
-    /// Device group.
+    /// The device group it is explicitly assigned to.
     pub group: Option<String>,
     /// Tags.
     pub tags: Vec<String>,
+    /// Device value: `Low`, `Normal` or `High`.
+    pub value: String,
     /// First ingest.
     #[schema(format = DateTime)]
     pub first_seen: String,

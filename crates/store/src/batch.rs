@@ -9,11 +9,13 @@
 
 use std::collections::{HashMap, HashSet};
 
+use bulwark_core::threat::{KevCatalog, NvdRecord};
 use bulwark_core::{Advisory, InstalledPackage, SoftwareKey};
 
 use crate::codec::{self, APPEARED, DISAPPEARED, OpenWeakness};
 use crate::{
-    AdvisoryUpsertStats, DetectedWeakness, InventoryDiff, StoreError, StoreResult, WeaknessDiff,
+    AdvisoryUpsertStats, DetectedWeakness, InventoryDiff, KevDiff, StoreError, StoreResult,
+    WeaknessDiff,
 };
 
 /// One advisory of a batch, with its times parsed.
@@ -91,12 +93,27 @@ pub(crate) fn decide(
     incoming: &Incoming<'_>,
     stored_modified: Option<i64>,
 ) -> Option<AdvisoryWrite> {
+    decide_record(
+        stats,
+        &incoming.advisory.id,
+        incoming.modified,
+        stored_modified,
+    )
+}
+
+/// [`decide`] for any record kept by id with a modification time (advisories, NVD records).
+pub(crate) fn decide_record(
+    stats: &mut AdvisoryUpsertStats,
+    id: &str,
+    modified: i64,
+    stored_modified: Option<i64>,
+) -> Option<AdvisoryWrite> {
     let write = match stored_modified {
         None => {
             stats.inserted += 1;
             AdvisoryWrite::Insert
         }
-        Some(old) if incoming.modified > old => {
+        Some(old) if modified > old => {
             stats.updated += 1;
             AdvisoryWrite::Update
         }
@@ -105,8 +122,95 @@ pub(crate) fn decide(
             return None;
         }
     };
-    stats.changed_ids.push(incoming.advisory.id.clone());
+    stats.changed_ids.push(id.to_string());
     Some(write)
+}
+
+/// One NVD record of a batch, with its `lastModified` parsed and its JSON encoded.
+#[derive(Debug)]
+pub(crate) struct IncomingNvd<'a> {
+    /// The record.
+    pub(crate) record: &'a NvdRecord,
+    /// Its `lastModified`, in stored microseconds.
+    pub(crate) last_modified: i64,
+    /// The record as the JSON text stored.
+    pub(crate) json: String,
+}
+
+/// Keeps, per CVE, the record with the latest `lastModified` (the first on a tie), in first-seen
+/// order; refuses the batch if a time does not parse.
+pub(crate) fn newest_nvd(records: &[NvdRecord]) -> StoreResult<Vec<IncomingNvd<'_>>> {
+    let mut out: Vec<IncomingNvd<'_>> = Vec::with_capacity(records.len());
+    let mut slot: HashMap<&str, usize> = HashMap::with_capacity(records.len());
+    for record in records {
+        let last_modified =
+            codec::rfc3339_micros(&record.last_modified).map_err(|e| StoreError::Invalid {
+                what: format!("NVD record {:?}", record.id),
+                reason: format!(
+                    "lastModified {:?} is not an RFC 3339 time ({e})",
+                    record.last_modified
+                ),
+            })?;
+        match slot.get(record.id.as_str()) {
+            Some(&i) if out[i].last_modified < last_modified => {
+                out[i].record = record;
+                out[i].last_modified = last_modified;
+            }
+            Some(_) => {}
+            None => {
+                slot.insert(&record.id, out.len());
+                out.push(IncomingNvd {
+                    record,
+                    last_modified,
+                    json: String::new(),
+                });
+            }
+        }
+    }
+    for incoming in &mut out {
+        incoming.json = codec::json_text("nvd_records", incoming.record)?;
+    }
+    Ok(out)
+}
+
+/// What replacing the KEV catalog changes, given the CVE ids stored now.
+pub(crate) fn kev_diff(stored: &HashSet<String>, catalog: &KevCatalog) -> KevDiff {
+    let mut seen: HashSet<&str> = HashSet::with_capacity(catalog.entries.len());
+    let mut diff = KevDiff::default();
+    for entry in &catalog.entries {
+        if !seen.insert(&entry.cve_id) {
+            continue;
+        }
+        if stored.contains(&entry.cve_id) {
+            diff.kept += 1;
+        } else {
+            diff.added.push(entry.cve_id.clone());
+        }
+    }
+    let mut removed: Vec<String> = stored
+        .iter()
+        .filter(|id| !seen.contains(id.as_str()))
+        .cloned()
+        .collect();
+    removed.sort();
+    diff.removed = removed;
+    diff
+}
+
+/// The KEV catalog's entries to store: the first entry of each CVE, with its JSON and date.
+pub(crate) fn kev_rows(catalog: &KevCatalog) -> StoreResult<Vec<(&str, i64, String)>> {
+    let mut seen: HashSet<&str> = HashSet::with_capacity(catalog.entries.len());
+    let mut rows = Vec::with_capacity(catalog.entries.len());
+    for entry in &catalog.entries {
+        if seen.insert(&entry.cve_id) {
+            rows.push((
+                entry.cve_id.as_str(),
+                codec::date_micros(entry.date_added),
+                codec::json_text("kev_entries", entry)?,
+            ));
+        }
+    }
+    Ok(rows)
 }
 
 /// How a device's stored software set becomes the one given.

@@ -17,15 +17,25 @@ use std::cmp::Ordering;
 use chrono::{DateTime, Utc};
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
+use bulwark_core::group::DeviceGroup;
+use bulwark_core::score::DeviceValue;
+use bulwark_core::threat::{KevEntry, NvdRecord};
 use bulwark_core::{
     Advisory, Device, DeviceId, DeviceInfo, Ecosystem, EcosystemRelease, InstalledPackage,
     SoftwareKey, Weakness,
 };
 
-use crate::{InventoryChange, StoreError, StoreResult};
+use crate::{InventoryChange, ScoreScope, ScoreSnapshot, StoreError, StoreResult};
 
 /// The columns [`device`] reads, in the order the `devices` table declares them.
-pub(crate) const DEVICE_COLUMNS: &str = "id, name, os, device_group, tags, first_seen, last_seen";
+pub(crate) const DEVICE_COLUMNS: &str =
+    "id, name, os, device_group, tags, value, first_seen, last_seen";
+
+/// The columns [`device_group`] reads.
+pub(crate) const GROUP_COLUMNS: &str = "id, name, description, rank, rules";
+
+/// The columns [`score_snapshot`] reads.
+pub(crate) const SNAPSHOT_COLUMNS: &str = "at, scope, scope_name, exposure, configuration";
 
 /// The columns [`package`] reads; the first four are the ones [`software_key`] reads.
 pub(crate) const PACKAGE_COLUMNS: &str =
@@ -41,8 +51,12 @@ pub(crate) const APPEARED: &str = "appeared";
 pub(crate) const DISAPPEARED: &str = "disappeared";
 
 /// A row of either backend, read by column name; a value that cannot be decoded is reported as
-/// corruption of `table`. These four column types are all the schema uses.
+/// corruption of `table`. These six column types are all the schema uses.
 pub(crate) trait StoredRow {
+    /// A non-null floating-point column.
+    fn real(&self, table: &'static str, column: &str) -> StoreResult<f64>;
+    /// A nullable floating-point column.
+    fn optional_real(&self, table: &'static str, column: &str) -> StoreResult<Option<f64>>;
     /// A non-null integer column.
     fn integer(&self, table: &'static str, column: &str) -> StoreResult<i64>;
     /// A nullable integer column.
@@ -59,7 +73,16 @@ where
     for<'c> &'c str: ColumnIndex<R>,
     for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
     for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> f64: Decode<'r, R::Database> + Type<R::Database>,
 {
+    fn real(&self, table: &'static str, column: &str) -> StoreResult<f64> {
+        get(self, table, column)
+    }
+
+    fn optional_real(&self, table: &'static str, column: &str) -> StoreResult<Option<f64>> {
+        get(self, table, column)
+    }
+
     fn integer(&self, table: &'static str, column: &str) -> StoreResult<i64> {
         get(self, table, column)
     }
@@ -207,6 +230,8 @@ pub(crate) fn device(row: &impl StoredRow) -> StoreResult<Device> {
         os: row.optional_text(T, "os")?,
         group: row.optional_text(T, "device_group")?,
         tags: string_list(row, T, "tags")?,
+        value: device_value(&row.text(T, "value")?)
+            .ok_or_else(|| corrupt(T, "column value: not Low, Normal or High"))?,
         first_seen: time_column(row, T, "first_seen")?,
         last_seen: time_column(row, T, "last_seen")?,
     })
@@ -344,6 +369,109 @@ pub(crate) fn device_package_cmp(
     b: &(DeviceId, InstalledPackage),
 ) -> Ordering {
     a.0.cmp(&b.0).then_with(|| package_cmp(&a.1, &b.1))
+}
+
+/// The stored `value` of a device value.
+pub(crate) fn device_value_text(value: DeviceValue) -> &'static str {
+    match value {
+        DeviceValue::Low => "Low",
+        DeviceValue::Normal => "Normal",
+        DeviceValue::High => "High",
+    }
+}
+
+/// A stored device value back.
+fn device_value(text: &str) -> Option<DeviceValue> {
+    match text {
+        "Low" => Some(DeviceValue::Low),
+        "Normal" => Some(DeviceValue::Normal),
+        "High" => Some(DeviceValue::High),
+        _ => None,
+    }
+}
+
+/// Any serialisable value as the JSON text of a column of `table`.
+pub(crate) fn json_text<T: serde::Serialize>(
+    table: &'static str,
+    value: &T,
+) -> StoreResult<String> {
+    serde_json::to_string(value).map_err(|e| corrupt(table, format!("cannot be encoded: {e}")))
+}
+
+/// A JSON text column back as a value.
+fn json_column<T: serde::de::DeserializeOwned>(
+    row: &impl StoredRow,
+    table: &'static str,
+    column: &str,
+) -> StoreResult<T> {
+    let text = row.text(table, column)?;
+    serde_json::from_str(&text).map_err(|e| corrupt(table, format!("column {column}: {e}")))
+}
+
+/// An NVD record from its `record` column.
+pub(crate) fn nvd_record(row: &impl StoredRow) -> StoreResult<NvdRecord> {
+    json_column(row, "nvd_records", "record")
+}
+
+/// A KEV entry from its `entry` column.
+pub(crate) fn kev_entry(row: &impl StoredRow) -> StoreResult<KevEntry> {
+    json_column(row, "kev_entries", "entry")
+}
+
+/// Midnight UTC of a KEV date, as stored.
+pub(crate) fn date_micros(date: chrono::NaiveDate) -> i64 {
+    micros(date.and_time(chrono::NaiveTime::MIN).and_utc())
+}
+
+/// An EPSS score from the columns `cve_id, epss, percentile`.
+pub(crate) fn epss_score(row: &impl StoredRow) -> StoreResult<bulwark_core::threat::EpssScore> {
+    const T: &str = "epss_scores";
+    Ok(bulwark_core::threat::EpssScore {
+        cve: row.text(T, "cve_id")?,
+        epss: row.real(T, "epss")?,
+        percentile: row.real(T, "percentile")?,
+    })
+}
+
+/// An EPSS file's score date as stored microseconds (RFC 3339 or a plain date); `None` when absent
+/// or unreadable (the score is then treated as undated).
+pub(crate) fn epss_date_micros(score_date: Option<&str>) -> Option<i64> {
+    let text = score_date?.trim();
+    rfc3339_micros(text).ok().or_else(|| {
+        chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .ok()
+            .map(date_micros)
+    })
+}
+
+/// A device group from the columns [`GROUP_COLUMNS`].
+pub(crate) fn device_group(row: &impl StoredRow) -> StoreResult<DeviceGroup> {
+    const T: &str = "device_groups";
+    Ok(DeviceGroup {
+        id: row.integer(T, "id")?,
+        name: row.text(T, "name")?,
+        description: row.text(T, "description")?,
+        rank: row.integer(T, "rank")?,
+        rules: json_column(row, T, "rules")?,
+    })
+}
+
+/// A score snapshot from the columns [`SNAPSHOT_COLUMNS`].
+pub(crate) fn score_snapshot(row: &impl StoredRow) -> StoreResult<ScoreSnapshot> {
+    const T: &str = "score_snapshots";
+    let scope = match row.text(T, "scope")?.as_str() {
+        "organization" => ScoreScope::Organization,
+        "group" => ScoreScope::Group,
+        "device" => ScoreScope::Device,
+        other => return Err(corrupt(T, format!("column scope: unknown scope {other:?}"))),
+    };
+    Ok(ScoreSnapshot {
+        at: time_column(row, T, "at")?,
+        scope,
+        name: row.text(T, "scope_name")?,
+        exposure: row.real(T, "exposure")?,
+        configuration: row.optional_real(T, "configuration")?,
+    })
 }
 
 #[cfg(test)]

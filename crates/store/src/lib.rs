@@ -16,6 +16,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use bulwark_core::group::{DeviceGroup, GroupRule};
+use bulwark_core::score::DeviceValue;
+use bulwark_core::threat::{EpssScore, EpssSet, KevCatalog, NvdRecord};
 use bulwark_core::{
     Advisory, Device, DeviceId, DeviceInfo, InstalledPackage, SoftwareKey, Weakness,
 };
@@ -127,6 +130,113 @@ pub struct DetectedWeakness {
     pub advisory_ids: Vec<String>,
 }
 
+/// What replacing the KEV catalog changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KevDiff {
+    /// CVEs listed now and not before, in catalog order.
+    pub added: Vec<String>,
+    /// CVEs listed before and not now.
+    pub removed: Vec<String>,
+    /// CVEs listed before and now.
+    pub kept: u64,
+}
+
+/// What an EPSS import changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EpssStats {
+    /// Scores written (new CVEs, or a score of the same or a later date).
+    pub written: u64,
+    /// Scores not written because a score of a later date is stored.
+    pub older: u64,
+}
+
+/// The stored EPSS scores, with the model and date of the last import that named them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StoredEpss {
+    /// The model version of the last import, if it named one.
+    pub model_version: Option<String>,
+    /// The score date of the last import, if it named one.
+    pub score_date: Option<String>,
+    /// Every stored score, by CVE id.
+    pub scores: Vec<EpssScore>,
+}
+
+/// Changes to a device's attributes that are not part of an ingest; `None` keeps the stored value.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DevicePatch {
+    /// The device value.
+    pub value: Option<DeviceValue>,
+    /// The whole tag list.
+    pub tags: Option<Vec<String>>,
+    /// The explicit group assignment: `Some(None)` removes it (rules decide again).
+    pub group: Option<Option<String>>,
+}
+
+/// A device group to create.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewDeviceGroup {
+    /// Unique name.
+    pub name: String,
+    /// What the group is for.
+    pub description: String,
+    /// Rank among rule groups (lowest first).
+    pub rank: i64,
+    /// Rules; empty for explicit assignment only.
+    pub rules: Vec<GroupRule>,
+}
+
+/// Changes to a device group; `None` keeps the stored value. A rename moves the devices explicitly
+/// assigned to the group with it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceGroupPatch {
+    /// New name.
+    pub name: Option<String>,
+    /// New description.
+    pub description: Option<String>,
+    /// New rank.
+    pub rank: Option<i64>,
+    /// New rules.
+    pub rules: Option<Vec<GroupRule>>,
+}
+
+/// What a score snapshot is of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ScoreScope {
+    /// The whole organisation (the name is empty).
+    Organization,
+    /// One device group (by name).
+    Group,
+    /// One device (by name).
+    Device,
+}
+
+impl ScoreScope {
+    /// The stored `scope` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScoreScope::Organization => "organization",
+            ScoreScope::Group => "group",
+            ScoreScope::Device => "device",
+        }
+    }
+}
+
+/// The scores of one scope at one time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScoreSnapshot {
+    /// When the scores were computed.
+    pub at: DateTime<Utc>,
+    /// What they are of.
+    pub scope: ScoreScope,
+    /// The group's or device's name; empty for the organisation.
+    pub name: String,
+    /// The exposure score (0–100).
+    pub exposure: f64,
+    /// The secure score for devices (0–100), when anything was assessed.
+    pub configuration: Option<f64>,
+}
+
 /// Persistence operations Bulwark needs. Implementations are safe to share across tasks.
 #[async_trait]
 pub trait Store: Send + Sync {
@@ -184,6 +294,66 @@ pub trait Store: Send + Sync {
 
     /// Every weakness of one device, open and resolved.
     async fn device_weaknesses(&self, device: DeviceId) -> StoreResult<Vec<Weakness>>;
+
+    /// Stores NVD records. A record replaces the stored one of the same CVE only when its
+    /// `lastModified` is later. Atomic: all of the batch or none.
+    async fn upsert_nvd(&self, records: &[NvdRecord]) -> StoreResult<AdvisoryUpsertStats>;
+
+    /// Every stored NVD record, by CVE id.
+    async fn nvd_records(&self) -> StoreResult<Vec<NvdRecord>>;
+
+    /// Replaces the stored KEV catalog with `catalog` (atomically), recording its version and `at`.
+    async fn replace_kev(&self, catalog: &KevCatalog, at: DateTime<Utc>) -> StoreResult<KevDiff>;
+
+    /// The stored KEV catalog (entries by CVE id).
+    async fn kev(&self) -> StoreResult<KevCatalog>;
+
+    /// Stores EPSS scores: a CVE's stored score is replaced unless it has a later score date than the
+    /// set's. Atomic; records the set's model and date and `at`.
+    async fn upsert_epss(&self, set: &EpssSet, at: DateTime<Utc>) -> StoreResult<EpssStats>;
+
+    /// Every stored EPSS score.
+    async fn epss(&self) -> StoreResult<StoredEpss>;
+
+    /// Changes a device's value, tags or explicit group; `NotFound` when it does not exist.
+    async fn update_device(&self, id: DeviceId, patch: &DevicePatch) -> StoreResult<Device>;
+
+    /// Every device group, by rank then id.
+    async fn device_groups(&self) -> StoreResult<Vec<DeviceGroup>>;
+
+    /// Creates a device group; `Conflict` when the name is taken.
+    async fn create_device_group(
+        &self,
+        group: &NewDeviceGroup,
+        at: DateTime<Utc>,
+    ) -> StoreResult<DeviceGroup>;
+
+    /// Changes a device group (a rename carries its explicitly assigned devices along); `NotFound`,
+    /// or `Conflict` when the new name is taken.
+    async fn update_device_group(
+        &self,
+        id: i64,
+        patch: &DeviceGroupPatch,
+    ) -> StoreResult<DeviceGroup>;
+
+    /// Deletes a device group; its explicitly assigned devices lose the assignment. `NotFound` when
+    /// it does not exist.
+    async fn delete_device_group(&self, id: i64) -> StoreResult<()>;
+
+    /// Appends score snapshots.
+    async fn record_scores(&self, snapshots: &[ScoreSnapshot]) -> StoreResult<()>;
+
+    /// The snapshots of one scope and name with `from <= at <= to`, oldest first.
+    async fn score_history(
+        &self,
+        scope: ScoreScope,
+        name: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<ScoreSnapshot>>;
+
+    /// The time of the newest organisation snapshot, if any.
+    async fn latest_score_time(&self) -> StoreResult<Option<DateTime<Utc>>>;
 
     /// Checks that the database answers (for health checks).
     async fn ping(&self) -> StoreResult<()>;

@@ -40,7 +40,7 @@
 
 mod bind;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -50,13 +50,19 @@ use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Connection, Postgres, Transaction};
 
+use bulwark_core::group::DeviceGroup;
+use bulwark_core::threat::{EpssSet, KevCatalog, NvdRecord};
 use bulwark_core::{Advisory, Device, DeviceId, DeviceInfo, InstalledPackage, Weakness};
 
-use crate::batch::{self, AdvisoryWrite, Incoming};
-use crate::codec::{self, DEVICE_COLUMNS, DeviceUpdate, PACKAGE_COLUMNS, WEAKNESS_COLUMNS, micros};
+use crate::batch::{self, AdvisoryWrite, Incoming, IncomingNvd};
+use crate::codec::{
+    self, DEVICE_COLUMNS, DeviceUpdate, GROUP_COLUMNS, PACKAGE_COLUMNS, SNAPSHOT_COLUMNS,
+    WEAKNESS_COLUMNS, micros,
+};
 use crate::{
-    AdvisoryUpsertStats, DetectedWeakness, InventoryChange, InventoryDiff, Store, StoreError,
-    StoreResult, WeaknessDiff,
+    AdvisoryUpsertStats, DetectedWeakness, DeviceGroupPatch, DevicePatch, EpssStats,
+    InventoryChange, InventoryDiff, KevDiff, NewDeviceGroup, ScoreScope, ScoreSnapshot, Store,
+    StoreError, StoreResult, StoredEpss, WeaknessDiff,
 };
 use bind::{PackageColumns, Query, SoftwareKeyColumns, UNNEST_PACKAGE};
 
@@ -211,6 +217,57 @@ const UPDATE_ADVISORIES: &str = "UPDATE advisories AS a \
      SET modified = t.modified, withdrawn = t.withdrawn, record = t.record \
      FROM UNNEST($1::text[], $2::int8[], $3::int8[], $4::text[]) AS t(id, modified, withdrawn, record) \
      WHERE a.id = t.id";
+
+/// The key of the advisory lock that serialises NVD batches across replicas ("bulwnvd1").
+pub const NVD_IMPORT_LOCK: i64 = 0x6275_6c77_6e76_6431;
+
+/// The key of the advisory lock that serialises EPSS imports across replicas ("bulwepss").
+pub const EPSS_IMPORT_LOCK: i64 = 0x6275_6c77_6570_7373;
+
+/// EPSS rows per statement.
+const EPSS_CHUNK: usize = 20_000;
+
+/// NVD rows as one array per column, for `UNNEST($1, $2, $3)`.
+#[derive(Default)]
+struct NvdColumns<'a> {
+    id: Vec<&'a str>,
+    last_modified: Vec<i64>,
+    record: Vec<&'a str>,
+}
+
+impl<'a> NvdColumns<'a> {
+    fn push(&mut self, incoming: &'a IncomingNvd<'a>) {
+        self.id.push(&incoming.record.id);
+        self.last_modified.push(incoming.last_modified);
+        self.record.push(&incoming.json);
+    }
+
+    /// Runs `sql` (which reads `UNNEST($1::text[], $2::int8[], $3::text[])`) and clears the rows.
+    async fn flush(
+        &mut self,
+        tx: &mut Transaction<'static, Postgres>,
+        sql: &'static str,
+    ) -> StoreResult<()> {
+        if self.id.is_empty() {
+            return Ok(());
+        }
+        let columns = std::mem::take(self);
+        sqlx::query(sql)
+            .bind(columns.id)
+            .bind(columns.last_modified)
+            .bind(columns.record)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+}
+
+const INSERT_NVD: &str = "INSERT INTO nvd_records (cve_id, last_modified, record) \
+     SELECT * FROM UNNEST($1::text[], $2::int8[], $3::text[])";
+
+const UPDATE_NVD: &str = "UPDATE nvd_records AS r SET last_modified = t.last_modified, record = t.record \
+     FROM UNNEST($1::text[], $2::int8[], $3::text[]) AS t(cve_id, last_modified, record) \
+     WHERE r.cve_id = t.cve_id";
 
 #[async_trait]
 impl Store for PostgresStore {
@@ -471,6 +528,377 @@ impl Store for PostgresStore {
         );
         let query = sqlx::query(&sql).bind(device.0);
         self.read_all(query, codec::weakness).await
+    }
+
+    async fn upsert_nvd(&self, records: &[NvdRecord]) -> StoreResult<AdvisoryUpsertStats> {
+        let batch = batch::newest_nvd(records)?;
+        let mut stats = batch::batch_stats(records.len(), batch.len());
+        if batch.is_empty() {
+            return Ok(stats);
+        }
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(NVD_IMPORT_LOCK)
+            .execute(&mut *tx)
+            .await?;
+        let ids: Vec<&str> = batch.iter().map(|i| i.record.id.as_str()).collect();
+        let stored: HashMap<String, i64> = sqlx::query_as(
+            "SELECT cve_id, last_modified FROM nvd_records WHERE cve_id = ANY($1::text[])",
+        )
+        .bind(ids)
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .collect();
+        let (mut inserts, mut updates) = (NvdColumns::default(), NvdColumns::default());
+        for incoming in &batch {
+            let id = incoming.record.id.as_str();
+            let stored_modified = stored.get(id).copied();
+            match batch::decide_record(&mut stats, id, incoming.last_modified, stored_modified) {
+                Some(AdvisoryWrite::Insert) => inserts.push(incoming),
+                Some(AdvisoryWrite::Update) => updates.push(incoming),
+                None => continue,
+            }
+            if inserts.id.len() >= ADVISORY_CHUNK {
+                inserts.flush(&mut tx, INSERT_NVD).await?;
+            }
+            if updates.id.len() >= ADVISORY_CHUNK {
+                updates.flush(&mut tx, UPDATE_NVD).await?;
+            }
+        }
+        inserts.flush(&mut tx, INSERT_NVD).await?;
+        updates.flush(&mut tx, UPDATE_NVD).await?;
+        tx.commit().await?;
+        Ok(stats)
+    }
+
+    async fn nvd_records(&self) -> StoreResult<Vec<NvdRecord>> {
+        let query = sqlx::query("SELECT record FROM nvd_records ORDER BY cve_id");
+        self.read_all(query, codec::nvd_record).await
+    }
+
+    async fn replace_kev(&self, catalog: &KevCatalog, at: DateTime<Utc>) -> StoreResult<KevDiff> {
+        let rows = batch::kev_rows(catalog)?;
+        let mut tx = self.pool.begin().await?;
+        // Serialises concurrent replacements from several replicas.
+        sqlx::query("LOCK TABLE kev_entries IN EXCLUSIVE MODE")
+            .execute(&mut *tx)
+            .await?;
+        let stored: HashSet<String> = sqlx::query_scalar("SELECT cve_id FROM kev_entries")
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .collect();
+        let diff = batch::kev_diff(&stored, catalog);
+        sqlx::query("DELETE FROM kev_entries")
+            .execute(&mut *tx)
+            .await?;
+        let (mut ids, mut dates, mut entries) = (Vec::new(), Vec::new(), Vec::new());
+        for (cve, date, entry) in rows {
+            ids.push(cve);
+            dates.push(date);
+            entries.push(entry);
+        }
+        sqlx::query(
+            "INSERT INTO kev_entries (cve_id, date_added, entry) \
+             SELECT * FROM UNNEST($1::text[], $2::int8[], $3::text[])",
+        )
+        .bind(ids)
+        .bind(dates)
+        .bind(entries)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO feed_state (feed, version, released, imported_at) VALUES ('kev', $1, $2, $3) \
+             ON CONFLICT (feed) DO UPDATE SET version = $1, released = $2, imported_at = $3",
+        )
+        .bind(catalog.catalog_version.as_deref())
+        .bind(catalog.date_released.as_deref())
+        .bind(micros(at))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(diff)
+    }
+
+    async fn kev(&self) -> StoreResult<KevCatalog> {
+        let entries = self
+            .read_all(
+                sqlx::query("SELECT entry FROM kev_entries ORDER BY cve_id"),
+                codec::kev_entry,
+            )
+            .await?;
+        let state: Option<(Option<String>, Option<String>)> =
+            sqlx::query_as("SELECT version, released FROM feed_state WHERE feed = 'kev'")
+                .fetch_optional(&self.pool)
+                .await?;
+        let (catalog_version, date_released) = state.unwrap_or_default();
+        Ok(KevCatalog {
+            catalog_version,
+            date_released,
+            entries,
+        })
+    }
+
+    async fn upsert_epss(&self, set: &EpssSet, at: DateTime<Utc>) -> StoreResult<EpssStats> {
+        let date = codec::epss_date_micros(set.score_date.as_deref());
+        // One score per CVE (the last given), as the row-by-row SQLite upsert ends with.
+        let mut last: HashMap<&str, usize> = HashMap::with_capacity(set.scores.len());
+        for (i, score) in set.scores.iter().enumerate() {
+            last.insert(score.cve.as_str(), i);
+        }
+        let mut order: Vec<usize> = last.into_values().collect();
+        order.sort_unstable();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(EPSS_IMPORT_LOCK)
+            .execute(&mut *tx)
+            .await?;
+        let mut stats = EpssStats {
+            written: 0,
+            // Repeats of a CVE within the set are counted as written, as in SQLite.
+            older: 0,
+        };
+        stats.written += (set.scores.len() - order.len()) as u64;
+        for chunk in order.chunks(EPSS_CHUNK) {
+            let ids: Vec<&str> = chunk.iter().map(|&i| set.scores[i].cve.as_str()).collect();
+            let epss: Vec<f64> = chunk.iter().map(|&i| set.scores[i].epss).collect();
+            let percentile: Vec<f64> = chunk.iter().map(|&i| set.scores[i].percentile).collect();
+            let written = sqlx::query(
+                "INSERT INTO epss_scores AS s (cve_id, epss, percentile, score_date) \
+                 SELECT t.cve_id, t.epss, t.percentile, $4::int8 \
+                 FROM UNNEST($1::text[], $2::float8[], $3::float8[]) AS t(cve_id, epss, percentile) \
+                 ON CONFLICT (cve_id) DO UPDATE SET epss = EXCLUDED.epss, \
+                   percentile = EXCLUDED.percentile, score_date = EXCLUDED.score_date \
+                 WHERE s.score_date IS NULL OR EXCLUDED.score_date IS NULL \
+                   OR EXCLUDED.score_date >= s.score_date",
+            )
+            .bind(&ids)
+            .bind(epss)
+            .bind(percentile)
+            .bind(date)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            stats.written += written;
+            stats.older += ids.len() as u64 - written;
+        }
+        sqlx::query(
+            "INSERT INTO feed_state (feed, version, released, imported_at) VALUES ('epss', $1, $2, $3) \
+             ON CONFLICT (feed) DO UPDATE SET version = $1, released = $2, imported_at = $3",
+        )
+        .bind(set.model_version.as_deref())
+        .bind(set.score_date.as_deref())
+        .bind(micros(at))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(stats)
+    }
+
+    async fn epss(&self) -> StoreResult<StoredEpss> {
+        let scores = self
+            .read_all(
+                sqlx::query("SELECT cve_id, epss, percentile FROM epss_scores ORDER BY cve_id"),
+                codec::epss_score,
+            )
+            .await?;
+        let state: Option<(Option<String>, Option<String>)> =
+            sqlx::query_as("SELECT version, released FROM feed_state WHERE feed = 'epss'")
+                .fetch_optional(&self.pool)
+                .await?;
+        let (model_version, score_date) = state.unwrap_or_default();
+        Ok(StoredEpss {
+            model_version,
+            score_date,
+            scores,
+        })
+    }
+
+    async fn update_device(&self, id: DeviceId, patch: &DevicePatch) -> StoreResult<Device> {
+        let tags = patch.tags.as_deref().map(codec::string_list_json);
+        let (set_group, group) = match &patch.group {
+            Some(group) => (true, group.as_deref()),
+            None => (false, None),
+        };
+        let sql = format!(
+            "UPDATE devices SET value = COALESCE($2, value), tags = COALESCE($3, tags), \
+             device_group = CASE WHEN $4 THEN $5 ELSE device_group END \
+             WHERE id = $1 RETURNING {DEVICE_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(id.0)
+            .bind(patch.value.map(codec::device_value_text))
+            .bind(tags)
+            .bind(set_group)
+            .bind(group)
+            .fetch_optional(&self.pool)
+            .await?;
+        match row {
+            Some(row) => codec::device(&row),
+            None => Err(StoreError::NotFound(format!("device {}", id.0))),
+        }
+    }
+
+    async fn device_groups(&self) -> StoreResult<Vec<DeviceGroup>> {
+        let sql = format!("SELECT {GROUP_COLUMNS} FROM device_groups ORDER BY rank, id");
+        self.read_all(sqlx::query(&sql), codec::device_group).await
+    }
+
+    async fn create_device_group(
+        &self,
+        group: &NewDeviceGroup,
+        at: DateTime<Utc>,
+    ) -> StoreResult<DeviceGroup> {
+        let rules = codec::json_text("device_groups", &group.rules)?;
+        let sql = format!(
+            "INSERT INTO device_groups (name, description, rank, rules, created_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name) DO NOTHING RETURNING {GROUP_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(&group.name)
+            .bind(&group.description)
+            .bind(group.rank)
+            .bind(rules)
+            .bind(micros(at))
+            .fetch_optional(&self.pool)
+            .await?;
+        match row {
+            Some(row) => codec::device_group(&row),
+            None => Err(StoreError::Conflict(format!(
+                "a device group named {:?} exists",
+                group.name
+            ))),
+        }
+    }
+
+    async fn update_device_group(
+        &self,
+        id: i64,
+        patch: &DeviceGroupPatch,
+    ) -> StoreResult<DeviceGroup> {
+        let rules = patch
+            .rules
+            .as_ref()
+            .map(|r| codec::json_text("device_groups", r))
+            .transpose()?;
+        let mut tx = self.pool.begin().await?;
+        let old: Option<String> =
+            sqlx::query_scalar("SELECT name FROM device_groups WHERE id = $1 FOR UPDATE")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(old) = old else {
+            return Err(StoreError::NotFound(format!("device group {id}")));
+        };
+        if let Some(name) = patch.name.as_deref().filter(|n| *n != old) {
+            let taken: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM device_groups WHERE name = $1")
+                    .bind(name)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if taken.is_some() {
+                return Err(StoreError::Conflict(format!(
+                    "a device group named {name:?} exists"
+                )));
+            }
+            sqlx::query("UPDATE devices SET device_group = $2 WHERE device_group = $1")
+                .bind(&old)
+                .bind(name)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let sql = format!(
+            "UPDATE device_groups SET name = COALESCE($2, name), description = COALESCE($3, description), \
+             rank = COALESCE($4, rank), rules = COALESCE($5, rules) WHERE id = $1 RETURNING {GROUP_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .bind(patch.name.as_deref())
+            .bind(patch.description.as_deref())
+            .bind(patch.rank)
+            .bind(rules)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| match &e {
+                sqlx::Error::Database(d) if d.is_unique_violation() => {
+                    StoreError::Conflict(format!("a device group named {:?} exists", patch.name))
+                }
+                _ => StoreError::Database(e),
+            })?;
+        let group = codec::device_group(&row)?;
+        tx.commit().await?;
+        Ok(group)
+    }
+
+    async fn delete_device_group(&self, id: i64) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        let name: Option<String> =
+            sqlx::query_scalar("DELETE FROM device_groups WHERE id = $1 RETURNING name")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(name) = name else {
+            return Err(StoreError::NotFound(format!("device group {id}")));
+        };
+        sqlx::query("UPDATE devices SET device_group = NULL WHERE device_group = $1")
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn record_scores(&self, snapshots: &[ScoreSnapshot]) -> StoreResult<()> {
+        if snapshots.is_empty() {
+            return Ok(());
+        }
+        let at: Vec<i64> = snapshots.iter().map(|s| micros(s.at)).collect();
+        let scope: Vec<&str> = snapshots.iter().map(|s| s.scope.as_str()).collect();
+        let name: Vec<&str> = snapshots.iter().map(|s| s.name.as_str()).collect();
+        let exposure: Vec<f64> = snapshots.iter().map(|s| s.exposure).collect();
+        let configuration: Vec<Option<f64>> = snapshots.iter().map(|s| s.configuration).collect();
+        sqlx::query(
+            "INSERT INTO score_snapshots (at, scope, scope_name, exposure, configuration) \
+             SELECT at, scope, scope_name, exposure, configuration \
+             FROM UNNEST($1::int8[], $2::text[], $3::text[], $4::float8[], $5::float8[]) \
+             WITH ORDINALITY AS t(at, scope, scope_name, exposure, configuration, n) ORDER BY n",
+        )
+        .bind(at)
+        .bind(scope)
+        .bind(name)
+        .bind(exposure)
+        .bind(configuration)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn score_history(
+        &self,
+        scope: ScoreScope,
+        name: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<ScoreSnapshot>> {
+        let sql = format!(
+            "SELECT {SNAPSHOT_COLUMNS} FROM score_snapshots \
+             WHERE scope = $1 AND scope_name = $2 AND at >= $3 AND at <= $4 ORDER BY at, id"
+        );
+        let query = sqlx::query(&sql)
+            .bind(scope.as_str())
+            .bind(name)
+            .bind(micros(from))
+            .bind(micros(to));
+        self.read_all(query, codec::score_snapshot).await
+    }
+
+    async fn latest_score_time(&self) -> StoreResult<Option<DateTime<Utc>>> {
+        let at: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(at) FROM score_snapshots WHERE scope = 'organization'")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(at.and_then(DateTime::from_timestamp_micros))
     }
 
     async fn ping(&self) -> StoreResult<()> {

@@ -33,13 +33,21 @@ use sqlx::sqlite::{
 };
 use sqlx::{Sqlite, Transaction};
 
+use std::collections::HashSet;
+
+use bulwark_core::group::DeviceGroup;
+use bulwark_core::threat::{EpssSet, KevCatalog, NvdRecord};
 use bulwark_core::{Advisory, Device, DeviceId, DeviceInfo, InstalledPackage, Weakness};
 
 use crate::batch::{self, AdvisoryWrite};
-use crate::codec::{self, DEVICE_COLUMNS, DeviceUpdate, PACKAGE_COLUMNS, WEAKNESS_COLUMNS, micros};
+use crate::codec::{
+    self, DEVICE_COLUMNS, DeviceUpdate, GROUP_COLUMNS, PACKAGE_COLUMNS, SNAPSHOT_COLUMNS,
+    WEAKNESS_COLUMNS, micros,
+};
 use crate::{
-    AdvisoryUpsertStats, DetectedWeakness, InventoryChange, InventoryDiff, Store, StoreError,
-    StoreResult, WeaknessDiff,
+    AdvisoryUpsertStats, DetectedWeakness, DeviceGroupPatch, DevicePatch, EpssStats,
+    InventoryChange, InventoryDiff, KevDiff, NewDeviceGroup, ScoreScope, ScoreSnapshot, Store,
+    StoreError, StoreResult, StoredEpss, WeaknessDiff,
 };
 use bind::{Query, bind_package, bind_software_key};
 
@@ -413,6 +421,328 @@ impl Store for SqliteStore {
         );
         let query = sqlx::query(&sql).bind(device.0);
         self.read_all(query, codec::weakness).await
+    }
+
+    async fn upsert_nvd(&self, records: &[NvdRecord]) -> StoreResult<AdvisoryUpsertStats> {
+        let batch = batch::newest_nvd(records)?;
+        let mut stats = batch::batch_stats(records.len(), batch.len());
+        let mut tx = self.write().await?;
+        for incoming in &batch {
+            let stored: Option<i64> =
+                sqlx::query_scalar("SELECT last_modified FROM nvd_records WHERE cve_id = ?1")
+                    .bind(&incoming.record.id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let decision = batch::decide_record(
+                &mut stats,
+                &incoming.record.id,
+                incoming.last_modified,
+                stored,
+            );
+            let sql = match decision {
+                Some(AdvisoryWrite::Insert) => {
+                    "INSERT INTO nvd_records (cve_id, last_modified, record) VALUES (?1, ?2, ?3)"
+                }
+                Some(AdvisoryWrite::Update) => {
+                    "UPDATE nvd_records SET last_modified = ?2, record = ?3 WHERE cve_id = ?1"
+                }
+                None => continue,
+            };
+            sqlx::query(sql)
+                .bind(&incoming.record.id)
+                .bind(incoming.last_modified)
+                .bind(incoming.json.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(stats)
+    }
+
+    async fn nvd_records(&self) -> StoreResult<Vec<NvdRecord>> {
+        let query = sqlx::query("SELECT record FROM nvd_records ORDER BY cve_id");
+        self.read_all(query, codec::nvd_record).await
+    }
+
+    async fn replace_kev(&self, catalog: &KevCatalog, at: DateTime<Utc>) -> StoreResult<KevDiff> {
+        let rows = batch::kev_rows(catalog)?;
+        let mut tx = self.write().await?;
+        let stored: HashSet<String> = sqlx::query_scalar("SELECT cve_id FROM kev_entries")
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .collect();
+        let diff = batch::kev_diff(&stored, catalog);
+        sqlx::query("DELETE FROM kev_entries")
+            .execute(&mut *tx)
+            .await?;
+        for (cve, date_added, entry) in &rows {
+            sqlx::query("INSERT INTO kev_entries (cve_id, date_added, entry) VALUES (?1, ?2, ?3)")
+                .bind(cve)
+                .bind(date_added)
+                .bind(entry)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query(
+            "INSERT INTO feed_state (feed, version, released, imported_at) VALUES ('kev', ?1, ?2, ?3) \
+             ON CONFLICT (feed) DO UPDATE SET version = ?1, released = ?2, imported_at = ?3",
+        )
+        .bind(catalog.catalog_version.as_deref())
+        .bind(catalog.date_released.as_deref())
+        .bind(micros(at))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(diff)
+    }
+
+    async fn kev(&self) -> StoreResult<KevCatalog> {
+        let entries = self
+            .read_all(
+                sqlx::query("SELECT entry FROM kev_entries ORDER BY cve_id"),
+                codec::kev_entry,
+            )
+            .await?;
+        let state: Option<(Option<String>, Option<String>)> =
+            sqlx::query_as("SELECT version, released FROM feed_state WHERE feed = 'kev'")
+                .fetch_optional(&self.reader)
+                .await?;
+        let (catalog_version, date_released) = state.unwrap_or_default();
+        Ok(KevCatalog {
+            catalog_version,
+            date_released,
+            entries,
+        })
+    }
+
+    async fn upsert_epss(&self, set: &EpssSet, at: DateTime<Utc>) -> StoreResult<EpssStats> {
+        let date = codec::epss_date_micros(set.score_date.as_deref());
+        let mut stats = EpssStats::default();
+        let mut tx = self.write().await?;
+        for score in &set.scores {
+            let written = sqlx::query(
+                "INSERT INTO epss_scores (cve_id, epss, percentile, score_date) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT (cve_id) DO UPDATE SET epss = ?2, percentile = ?3, score_date = ?4 \
+                 WHERE epss_scores.score_date IS NULL OR ?4 IS NULL OR ?4 >= epss_scores.score_date",
+            )
+            .bind(&score.cve)
+            .bind(score.epss)
+            .bind(score.percentile)
+            .bind(date)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if written > 0 {
+                stats.written += 1;
+            } else {
+                stats.older += 1;
+            }
+        }
+        sqlx::query(
+            "INSERT INTO feed_state (feed, version, released, imported_at) VALUES ('epss', ?1, ?2, ?3) \
+             ON CONFLICT (feed) DO UPDATE SET version = ?1, released = ?2, imported_at = ?3",
+        )
+        .bind(set.model_version.as_deref())
+        .bind(set.score_date.as_deref())
+        .bind(micros(at))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(stats)
+    }
+
+    async fn epss(&self) -> StoreResult<StoredEpss> {
+        let scores = self
+            .read_all(
+                sqlx::query("SELECT cve_id, epss, percentile FROM epss_scores ORDER BY cve_id"),
+                codec::epss_score,
+            )
+            .await?;
+        let state: Option<(Option<String>, Option<String>)> =
+            sqlx::query_as("SELECT version, released FROM feed_state WHERE feed = 'epss'")
+                .fetch_optional(&self.reader)
+                .await?;
+        let (model_version, score_date) = state.unwrap_or_default();
+        Ok(StoredEpss {
+            model_version,
+            score_date,
+            scores,
+        })
+    }
+
+    async fn update_device(&self, id: DeviceId, patch: &DevicePatch) -> StoreResult<Device> {
+        let tags = patch.tags.as_deref().map(codec::string_list_json);
+        let (set_group, group) = match &patch.group {
+            Some(group) => (true, group.as_deref()),
+            None => (false, None),
+        };
+        let sql = format!(
+            "UPDATE devices SET value = COALESCE(?2, value), tags = COALESCE(?3, tags), \
+             device_group = CASE WHEN ?4 THEN ?5 ELSE device_group END \
+             WHERE id = ?1 RETURNING {DEVICE_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(id.0)
+            .bind(patch.value.map(codec::device_value_text))
+            .bind(tags)
+            .bind(set_group)
+            .bind(group)
+            .fetch_optional(&self.writer)
+            .await?;
+        match row {
+            Some(row) => codec::device(&row),
+            None => Err(StoreError::NotFound(format!("device {}", id.0))),
+        }
+    }
+
+    async fn device_groups(&self) -> StoreResult<Vec<DeviceGroup>> {
+        let sql = format!("SELECT {GROUP_COLUMNS} FROM device_groups ORDER BY rank, id");
+        self.read_all(sqlx::query(&sql), codec::device_group).await
+    }
+
+    async fn create_device_group(
+        &self,
+        group: &NewDeviceGroup,
+        at: DateTime<Utc>,
+    ) -> StoreResult<DeviceGroup> {
+        let rules = codec::json_text("device_groups", &group.rules)?;
+        let sql = format!(
+            "INSERT INTO device_groups (name, description, rank, rules, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (name) DO NOTHING RETURNING {GROUP_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(&group.name)
+            .bind(&group.description)
+            .bind(group.rank)
+            .bind(rules)
+            .bind(micros(at))
+            .fetch_optional(&self.writer)
+            .await?;
+        match row {
+            Some(row) => codec::device_group(&row),
+            None => Err(StoreError::Conflict(format!(
+                "a device group named {:?} exists",
+                group.name
+            ))),
+        }
+    }
+
+    async fn update_device_group(
+        &self,
+        id: i64,
+        patch: &DeviceGroupPatch,
+    ) -> StoreResult<DeviceGroup> {
+        let rules = patch
+            .rules
+            .as_ref()
+            .map(|r| codec::json_text("device_groups", r))
+            .transpose()?;
+        let mut tx = self.write().await?;
+        let old: Option<String> =
+            sqlx::query_scalar("SELECT name FROM device_groups WHERE id = ?1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(old) = old else {
+            return Err(StoreError::NotFound(format!("device group {id}")));
+        };
+        if let Some(name) = patch.name.as_deref().filter(|n| *n != old) {
+            let taken: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM device_groups WHERE name = ?1")
+                    .bind(name)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if taken.is_some() {
+                return Err(StoreError::Conflict(format!(
+                    "a device group named {name:?} exists"
+                )));
+            }
+            sqlx::query("UPDATE devices SET device_group = ?2 WHERE device_group = ?1")
+                .bind(&old)
+                .bind(name)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let sql = format!(
+            "UPDATE device_groups SET name = COALESCE(?2, name), description = COALESCE(?3, description), \
+             rank = COALESCE(?4, rank), rules = COALESCE(?5, rules) WHERE id = ?1 RETURNING {GROUP_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .bind(patch.name.as_deref())
+            .bind(patch.description.as_deref())
+            .bind(patch.rank)
+            .bind(rules)
+            .fetch_one(&mut *tx)
+            .await?;
+        let group = codec::device_group(&row)?;
+        tx.commit().await?;
+        Ok(group)
+    }
+
+    async fn delete_device_group(&self, id: i64) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        let name: Option<String> =
+            sqlx::query_scalar("DELETE FROM device_groups WHERE id = ?1 RETURNING name")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(name) = name else {
+            return Err(StoreError::NotFound(format!("device group {id}")));
+        };
+        sqlx::query("UPDATE devices SET device_group = NULL WHERE device_group = ?1")
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn record_scores(&self, snapshots: &[ScoreSnapshot]) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        for s in snapshots {
+            sqlx::query(
+                "INSERT INTO score_snapshots (at, scope, scope_name, exposure, configuration) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .bind(micros(s.at))
+            .bind(s.scope.as_str())
+            .bind(&s.name)
+            .bind(s.exposure)
+            .bind(s.configuration)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn score_history(
+        &self,
+        scope: ScoreScope,
+        name: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<ScoreSnapshot>> {
+        let sql = format!(
+            "SELECT {SNAPSHOT_COLUMNS} FROM score_snapshots \
+             WHERE scope = ?1 AND scope_name = ?2 AND at >= ?3 AND at <= ?4 ORDER BY at, id"
+        );
+        let query = sqlx::query(&sql)
+            .bind(scope.as_str())
+            .bind(name)
+            .bind(micros(from))
+            .bind(micros(to));
+        self.read_all(query, codec::score_snapshot).await
+    }
+
+    async fn latest_score_time(&self) -> StoreResult<Option<DateTime<Utc>>> {
+        let at: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(at) FROM score_snapshots WHERE scope = 'organization'")
+                .fetch_one(&self.reader)
+                .await?;
+        Ok(at.and_then(DateTime::from_timestamp_micros))
     }
 
     async fn ping(&self) -> StoreResult<()> {

@@ -14,8 +14,15 @@ use std::slice;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use tempfile::TempDir;
+
+use bulwark_core::cvss::CvssVersion;
+use bulwark_core::group::GroupRule;
+use bulwark_core::score::DeviceValue;
+use bulwark_core::threat::{
+    CvssMetric, EpssScore, EpssSet, KevCatalog, KevEntry, LocalizedText, NvdRecord,
+};
 
 use bulwark_core::{
     Advisory, Affected, Device, DeviceId, DeviceInfo, EcosystemRelease, Event, InstalledPackage,
@@ -23,7 +30,8 @@ use bulwark_core::{
 };
 use bulwark_store::testing::{self, Backend, FreshDatabase};
 use bulwark_store::{
-    AdvisoryUpsertStats, DetectedWeakness, InventoryDiff, Store, StoreError, WeaknessDiff, open,
+    AdvisoryUpsertStats, DetectedWeakness, DeviceGroupPatch, DevicePatch, InventoryDiff,
+    NewDeviceGroup, ScoreScope, ScoreSnapshot, Store, StoreError, WeaknessDiff, open,
 };
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -448,6 +456,7 @@ async fn device_upsert_keeps_what_is_not_given(store: Arc<dyn Store>) {
             os: Some("Debian 13".to_string()),
             group: Some("core".to_string()),
             tags: vec!["internal".to_string()],
+            value: DeviceValue::Normal,
             first_seen: at(10),
             last_seen: at(30),
         }
@@ -1182,6 +1191,369 @@ async fn reopening_keeps_data(url: &str) {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Threat context, device attributes, device groups, score history.
+
+fn nvd(id: &str, last_modified: &str, description: &str) -> NvdRecord {
+    NvdRecord {
+        id: id.to_string(),
+        source_identifier: None,
+        published: "2024-01-01T00:00:00Z".to_string(),
+        last_modified: last_modified.to_string(),
+        vuln_status: Some("Analyzed".to_string()),
+        descriptions: vec![LocalizedText {
+            lang: "en".to_string(),
+            value: description.to_string(),
+        }],
+        cvss: vec![CvssMetric::new(
+            CvssVersion::V31,
+            "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H".to_string(),
+            9.8,
+            "nvd@nist.gov".to_string(),
+            true,
+        )],
+        cwes: vec!["CWE-787".to_string()],
+        references: vec!["https://example.org/a".to_string()],
+        exploit_references: vec![],
+        configurations: vec![],
+        kev: None,
+    }
+}
+
+fn kev_entry(cve: &str, added: &str) -> KevEntry {
+    KevEntry {
+        cve_id: cve.to_string(),
+        vendor_project: "Vendor".to_string(),
+        product: "Product".to_string(),
+        vulnerability_name: format!("{cve} name"),
+        date_added: NaiveDate::parse_from_str(added, "%Y-%m-%d").unwrap(),
+        short_description: "d".to_string(),
+        required_action: "Apply updates.".to_string(),
+        due_date: NaiveDate::parse_from_str(added, "%Y-%m-%d").unwrap(),
+        known_ransomware_campaign_use: false,
+        notes: String::new(),
+        cwes: vec![],
+    }
+}
+
+fn epss(cve: &str, p: f64) -> EpssScore {
+    EpssScore {
+        cve: cve.to_string(),
+        epss: p,
+        percentile: p / 2.0,
+    }
+}
+
+async fn nvd_records_replace_only_newer(store: Arc<dyn Store>) {
+    let stats = store
+        .upsert_nvd(&[
+            nvd("CVE-2024-0002", "2024-02-01T00:00:00Z", "b"),
+            nvd("CVE-2024-0001", "2024-02-01T00:00:00Z", "a"),
+        ])
+        .await
+        .unwrap();
+    assert_eq!((stats.inserted, stats.updated, stats.unchanged), (2, 0, 0));
+    let stats = store
+        .upsert_nvd(&[
+            nvd("CVE-2024-0001", "2024-01-01T00:00:00Z", "older"),
+            nvd("CVE-2024-0002", "2024-03-01T00:00:00Z", "newer"),
+        ])
+        .await
+        .unwrap();
+    assert_eq!((stats.inserted, stats.updated, stats.unchanged), (0, 1, 1));
+    assert_eq!(stats.changed_ids, ["CVE-2024-0002"]);
+    let stored = store.nvd_records().await.unwrap();
+    assert_eq!(
+        stored,
+        vec![
+            nvd("CVE-2024-0001", "2024-02-01T00:00:00Z", "a"),
+            nvd("CVE-2024-0002", "2024-03-01T00:00:00Z", "newer"),
+        ]
+    );
+    // A bad time refuses the whole batch.
+    let result = store
+        .upsert_nvd(&[
+            nvd("CVE-2024-0003", "2024-03-01T00:00:00Z", "c"),
+            nvd("CVE-2024-0004", "yesterday", "d"),
+        ])
+        .await;
+    assert!(
+        matches!(result, Err(StoreError::Invalid { .. })),
+        "{result:?}"
+    );
+    assert_eq!(store.nvd_records().await.unwrap().len(), 2);
+}
+
+async fn kev_catalog_is_replaced_whole(store: Arc<dyn Store>) {
+    let first = KevCatalog {
+        catalog_version: Some("2025.08.01".to_string()),
+        date_released: Some("2025-08-01T00:00:00.000Z".to_string()),
+        entries: vec![
+            kev_entry("CVE-2021-44228", "2021-12-10"),
+            kev_entry("CVE-2014-0160", "2022-05-04"),
+        ],
+    };
+    let diff = store.replace_kev(&first, at(1)).await.unwrap();
+    assert_eq!(diff.added, ["CVE-2021-44228", "CVE-2014-0160"]);
+    assert_eq!((diff.removed.len(), diff.kept), (0, 0));
+    let second = KevCatalog {
+        catalog_version: None,
+        date_released: None,
+        entries: vec![
+            kev_entry("CVE-2024-6387", "2024-07-01"),
+            kev_entry("CVE-2021-44228", "2021-12-10"),
+            kev_entry("CVE-2021-44228", "2021-12-10"),
+        ],
+    };
+    let diff = store.replace_kev(&second, at(2)).await.unwrap();
+    assert_eq!(diff.added, ["CVE-2024-6387"]);
+    assert_eq!(diff.removed, ["CVE-2014-0160"]);
+    assert_eq!(diff.kept, 1);
+    let stored = store.kev().await.unwrap();
+    assert_eq!(stored.catalog_version, None);
+    assert_eq!(
+        stored.entries,
+        vec![
+            kev_entry("CVE-2021-44228", "2021-12-10"),
+            kev_entry("CVE-2024-6387", "2024-07-01"),
+        ]
+    );
+}
+
+async fn epss_keeps_the_latest_dated_score(store: Arc<dyn Store>) {
+    let day = |date: &str, scores: Vec<EpssScore>| EpssSet {
+        model_version: Some("v2025.03.14".to_string()),
+        score_date: Some(format!("{date}T00:00:00Z")),
+        scores,
+    };
+    let stats = store
+        .upsert_epss(
+            &day("2025-03-15", vec![epss("CVE-1", 0.5), epss("CVE-2", 0.1)]),
+            at(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!((stats.written, stats.older), (2, 0));
+    // An older day changes nothing it covers; a new CVE is still stored.
+    let stats = store
+        .upsert_epss(
+            &day("2025-03-01", vec![epss("CVE-1", 0.9), epss("CVE-3", 0.3)]),
+            at(2),
+        )
+        .await
+        .unwrap();
+    assert_eq!((stats.written, stats.older), (1, 1));
+    // A later day and an undated file replace.
+    store
+        .upsert_epss(&day("2025-03-16", vec![epss("CVE-2", 0.2)]), at(3))
+        .await
+        .unwrap();
+    let undated = EpssSet {
+        model_version: None,
+        score_date: None,
+        scores: vec![epss("CVE-3", 0.4)],
+    };
+    store.upsert_epss(&undated, at(4)).await.unwrap();
+    let stored = store.epss().await.unwrap();
+    assert_eq!(
+        stored.scores,
+        vec![epss("CVE-1", 0.5), epss("CVE-2", 0.2), epss("CVE-3", 0.4)]
+    );
+    assert_eq!((stored.model_version, stored.score_date), (None, None));
+}
+
+async fn device_attributes_and_groups(store: Arc<dyn Store>) {
+    let web = new_device(&store, "web-01").await;
+    assert_eq!(web.value, DeviceValue::Normal);
+    let patched = store
+        .update_device(
+            web.id,
+            &DevicePatch {
+                value: Some(DeviceValue::High),
+                tags: Some(vec!["internet-facing".to_string()]),
+                group: Some(Some("Web".to_string())),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (patched.value, patched.tags.clone(), patched.group.clone()),
+        (
+            DeviceValue::High,
+            vec!["internet-facing".to_string()],
+            Some("Web".to_string())
+        )
+    );
+    // An ingest's upsert keeps the value.
+    let again = store.upsert_device(&info("web-01"), at(5)).await.unwrap();
+    assert_eq!(again.value, DeviceValue::High);
+    // Only what is given changes; `Some(None)` removes the explicit group.
+    let cleared = store
+        .update_device(
+            web.id,
+            &DevicePatch {
+                group: Some(None),
+                ..DevicePatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((cleared.value, cleared.group), (DeviceValue::High, None));
+    assert!(matches!(
+        store
+            .update_device(DeviceId(999_999), &DevicePatch::default())
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    let rules = vec![GroupRule::Tag("internet-facing".to_string())];
+    let a = store
+        .create_device_group(
+            &NewDeviceGroup {
+                name: "Web".to_string(),
+                description: "web servers".to_string(),
+                rank: 10,
+                rules: rules.clone(),
+            },
+            at(6),
+        )
+        .await
+        .unwrap();
+    let b = store
+        .create_device_group(
+            &NewDeviceGroup {
+                name: "Databases".to_string(),
+                description: String::new(),
+                rank: 5,
+                rules: vec![],
+            },
+            at(6),
+        )
+        .await
+        .unwrap();
+    assert_eq!(a.rules, rules);
+    let taken = store
+        .create_device_group(
+            &NewDeviceGroup {
+                name: "Web".to_string(),
+                description: String::new(),
+                rank: 1,
+                rules: vec![],
+            },
+            at(7),
+        )
+        .await;
+    assert!(matches!(taken, Err(StoreError::Conflict(_))), "{taken:?}");
+    let names: Vec<String> = store
+        .device_groups()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|g| g.name)
+        .collect();
+    assert_eq!(names, ["Databases", "Web"]);
+
+    // A rename carries the explicitly assigned devices along; a taken name is a conflict.
+    store
+        .update_device(
+            web.id,
+            &DevicePatch {
+                group: Some(Some("Web".to_string())),
+                ..DevicePatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    let renamed = store
+        .update_device_group(
+            a.id,
+            &DeviceGroupPatch {
+                name: Some("Frontends".to_string()),
+                ..DeviceGroupPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((renamed.name.as_str(), renamed.rank), ("Frontends", 10));
+    assert_eq!(
+        store
+            .device(web.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .group
+            .as_deref(),
+        Some("Frontends")
+    );
+    let clash = store
+        .update_device_group(
+            a.id,
+            &DeviceGroupPatch {
+                name: Some("Databases".to_string()),
+                ..DeviceGroupPatch::default()
+            },
+        )
+        .await;
+    assert!(matches!(clash, Err(StoreError::Conflict(_))), "{clash:?}");
+    assert!(matches!(
+        store
+            .update_device_group(999_999, &DeviceGroupPatch::default())
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    // Deleting a group removes the explicit assignments to it.
+    store.delete_device_group(a.id).await.unwrap();
+    assert_eq!(store.device(web.id).await.unwrap().unwrap().group, None);
+    assert!(matches!(
+        store.delete_device_group(a.id).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(store.device_groups().await.unwrap(), vec![b]);
+}
+
+async fn score_history_is_per_scope_and_time(store: Arc<dyn Store>) {
+    assert_eq!(store.latest_score_time().await.unwrap(), None);
+    let snap = |secs: i64, scope: ScoreScope, name: &str, exposure: f64| ScoreSnapshot {
+        at: at(secs),
+        scope,
+        name: name.to_string(),
+        exposure,
+        configuration: (scope == ScoreScope::Device).then_some(50.0),
+    };
+    store
+        .record_scores(&[
+            snap(10, ScoreScope::Organization, "", 40.0),
+            snap(10, ScoreScope::Group, "web", 60.0),
+            snap(10, ScoreScope::Device, "web-01", 61.5),
+        ])
+        .await
+        .unwrap();
+    store
+        .record_scores(&[
+            snap(20, ScoreScope::Organization, "", 35.0),
+            snap(30, ScoreScope::Organization, "", 30.0),
+        ])
+        .await
+        .unwrap();
+    let org = store
+        .score_history(ScoreScope::Organization, "", at(10), at(20))
+        .await
+        .unwrap();
+    assert_eq!(
+        org,
+        vec![
+            snap(10, ScoreScope::Organization, "", 40.0),
+            snap(20, ScoreScope::Organization, "", 35.0)
+        ]
+    );
+    let device = store
+        .score_history(ScoreScope::Device, "web-01", at(0), at(100))
+        .await
+        .unwrap();
+    assert_eq!(device, vec![snap(10, ScoreScope::Device, "web-01", 61.5)]);
+    assert_eq!(store.latest_score_time().await.unwrap(), Some(at(30)));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // The suite, per backend.
 
 /// Runs every check against a fresh store of each backend, one `#[tokio::test]` per pair.
@@ -1222,6 +1594,11 @@ contract! {
         concurrent_ingests_of_one_device_stay_consistent,
         unicode_and_huge_strings_round_trip,
         ping_answers,
+        nvd_records_replace_only_newer,
+        kev_catalog_is_replaced_whole,
+        epss_keeps_the_latest_dated_score,
+        device_attributes_and_groups,
+        score_history_is_per_scope_and_time,
     ]
 }
 

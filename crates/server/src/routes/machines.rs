@@ -5,14 +5,17 @@ use axum::extract::State;
 
 use bulwark_core::DeviceInfo;
 use bulwark_core::recommendation::VulnerabilitySummary;
-use bulwark_engine::{IngestRequest, IngestSummary, MachineView};
+use bulwark_core::score::DeviceValue;
+use bulwark_engine::{DevicePatch, IngestRequest, IngestSummary, MachineView};
 use bulwark_formats::inventory::{ALL_FORMATS, InventoryFormat};
+use serde::Deserialize;
+use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
 use crate::listing::{self, Collection};
 use crate::openapi::{self as doc, List};
-use crate::routes::{ApiPath, IngestQuery, ListQuery, RawBody};
+use crate::routes::{ApiPath, IngestQuery, JsonBody, ListQuery, RawBody};
 use crate::views::InstalledSoftware;
 
 /// Lists machines.
@@ -142,4 +145,57 @@ pub(crate) async fn ingest_inventory(
         format,
     };
     Ok(Json(state.engine.ingest(request).await?))
+}
+
+/// What `PATCH /api/machines/{id}` may change; absent fields keep their value.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct MachinePatch {
+    /// `Low`, `Normal` or `High`.
+    #[schema(value_type = Option<String>)]
+    device_value: Option<DeviceValue>,
+    /// The whole tag list (for example `["internet-facing"]`).
+    machine_tags: Option<Vec<String>>,
+    /// The device group to assign the machine to explicitly; `null` removes the assignment, so that
+    /// the groups' rules decide.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    rbac_group_name: Option<Option<String>>,
+}
+
+/// A field that is present (even as `null`) becomes `Some`.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+/// Changes a machine's device value, tags or explicit device group.
+#[utoipa::path(
+    patch,
+    path = "/api/machines/{id}",
+    tag = "machines",
+    params(("id" = String, Path, description = "Machine id or name")),
+    request_body = MachinePatch,
+    responses(
+        (status = 200, description = "The machine after the change", body = doc::Machine),
+        (status = 400, description = "Invalid body", body = ErrorBody),
+        (status = 404, description = "No such machine", body = ErrorBody),
+    )
+)]
+pub(crate) async fn update_machine(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    JsonBody(patch): JsonBody<MachinePatch>,
+) -> Result<Json<MachineView>, ApiError> {
+    let device = state
+        .engine
+        .update_device(
+            &id,
+            DevicePatch {
+                value: patch.device_value,
+                tags: patch.machine_tags,
+                group: patch.rbac_group_name,
+            },
+        )
+        .await?;
+    Ok(Json(state.engine.machine(&device.id.0.to_string()).await?))
 }

@@ -24,6 +24,7 @@ mod agent;
 mod docs;
 mod machines;
 mod recommendations;
+mod scores;
 mod vulnerabilities;
 
 /// The API: every route with its documentation.
@@ -38,11 +39,23 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(recommendations::list_recommendation_software))
         .routes(routes!(machines::list_machines))
-        .routes(routes!(machines::get_machine))
+        .routes(routes!(machines::get_machine, machines::update_machine))
         .routes(routes!(machines::list_machine_vulnerabilities))
         .routes(routes!(machines::list_machine_software))
         .routes(routes!(machines::ingest_inventory))
         .routes(routes!(agent::receive_report))
+        .routes(routes!(scores::exposure_score))
+        .routes(routes!(scores::exposure_score_by_groups))
+        .routes(routes!(scores::exposure_score_history))
+        .routes(routes!(scores::machine_exposure_score))
+        .routes(routes!(
+            scores::list_machine_groups,
+            scores::create_machine_group
+        ))
+        .routes(routes!(
+            scores::update_machine_group,
+            scores::delete_machine_group
+        ))
         .routes(routes!(vulnerabilities::list_vulnerabilities))
         .routes(routes!(vulnerabilities::get_vulnerability))
         .routes(routes!(vulnerabilities::list_vulnerability_machines))
@@ -222,6 +235,31 @@ impl<S: Send + Sync> FromRequest<S> for RawBody {
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
         Ok(RawBody(Bytes::from_request(request, state).await?))
+    }
+}
+
+/// A JSON request body whose errors are [`ApiError`]s naming the JSON path of the first problem.
+pub(crate) struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = Bytes::from_request(request, state).await?;
+        let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
+        let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+            let path = e.path().to_string();
+            let at = if path == "." {
+                "$".to_string()
+            } else {
+                format!("$.{path}")
+            };
+            ApiError::BadRequest(format!("invalid JSON body at {at}: {}", e.inner()))
+        })?;
+        deserializer
+            .end()
+            .map_err(|e| ApiError::BadRequest(format!("invalid JSON body after the value: {e}")))?;
+        Ok(JsonBody(value))
     }
 }
 
