@@ -1,6 +1,7 @@
 //! The `bulwark` command: one-shot scans for CI pipelines, advisory import, inventory ingest,
 //! recommendations, the HTTP server, and a demo that brings it all up on real data.
 
+mod agent;
 mod demo;
 mod output;
 mod scan;
@@ -85,12 +86,33 @@ enum Command {
         #[arg(long, value_enum, default_value_t = ListFormat::Table)]
         format: ListFormat,
     },
+    /// Show exposure scores: the organisation's, each device group's and each device's.
+    Scores {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
+        /// Also list the recorded history of the organisation's score.
+        #[arg(long)]
+        history: bool,
+    },
     /// Serve the JSON API.
     Serve {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: String,
+        /// A token agents authenticate their reports with (repeat, or separate with commas, for several);
+        /// without one, `POST /api/agent/report` refuses every report.
+        #[arg(
+            long = "agent-token",
+            value_name = "TOKEN",
+            env = "BULWARK_AGENT_TOKEN",
+            hide_env_values = true,
+            value_delimiter = ','
+        )]
+        agent_tokens: Vec<String>,
     },
+    /// Collect this Linux host's packages and configuration facts and send them to a Bulwark server.
+    Agent(agent::AgentArgs),
     /// Import every advisory under DIR, ingest this host's packages and the inventories under DIR, and serve.
     Demo {
         /// A directory of feeds and inventories (on a development machine: ../shared/data).
@@ -226,6 +248,25 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             output::print_ingest(&summary);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Scores { format, history } => {
+            let engine = open_engine(&cli.db).await?;
+            let report = engine.exposure().await?;
+            let history = if history {
+                let now = engine.now();
+                engine
+                    .score_history(
+                        bulwark_engine::ScoreScope::Organization,
+                        "",
+                        chrono::DateTime::UNIX_EPOCH,
+                        now,
+                    )
+                    .await?
+            } else {
+                Vec::new()
+            };
+            output::print_scores(&report, &history, format == ListFormat::Json)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Recommendations { format } => {
             let engine = open_engine(&cli.db).await?;
             let recs = engine.recommendations().await?;
@@ -240,9 +281,16 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Serve { listen } => {
+        Command::Agent(args) => {
+            agent::run(args).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve {
+            listen,
+            agent_tokens,
+        } => {
             let engine = open_engine(&cli.db).await?;
-            serve(engine, &listen).await?;
+            serve(engine, &listen, agent_tokens).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo {
@@ -256,14 +304,14 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let engine = open_engine(&cli.db).await?;
             demo::load(&engine, &feeds).await?;
             if !no_serve {
-                serve(engine, &listen).await?;
+                serve(engine, &listen, Vec::new()).await?;
             }
             Ok(ExitCode::SUCCESS)
         }
     }
 }
 
-async fn serve(engine: Arc<Engine>, listen: &str) -> Result<()> {
+async fn serve(engine: Arc<Engine>, listen: &str, agent_tokens: Vec<String>) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("listening on {listen}"))?;
@@ -271,7 +319,8 @@ async fn serve(engine: Arc<Engine>, listen: &str) -> Result<()> {
         "bulwark: serving on http://{} (API under /api, OpenAPI at /api/openapi.json); Ctrl-C stops",
         listener.local_addr()?
     );
-    bulwark_server::serve(bulwark_server::AppState::new(engine), listener)
+    let state = bulwark_server::AppState::new(engine).with_agent_tokens(agent_tokens);
+    bulwark_server::serve(state, listener)
         .await
         .context("serving")
 }
