@@ -490,6 +490,7 @@ impl Engine {
             .store
             .replace_weaknesses(stored.id, &detected(&rows), now)
             .await?;
+        self.record_scores().await?;
         Ok(IngestSummary {
             device: stored,
             format,
