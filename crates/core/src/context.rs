@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::advisory::SeverityLevel;
+use crate::cpe_index::CpeIndex;
 use crate::score::WeaknessFacts;
 use crate::threat::{EpssScore, KevCatalog, KevEntry, NvdRecord, is_cve_id};
 
@@ -59,6 +60,7 @@ impl NvdSummary {
 /// Threat context indexed by CVE id.
 #[derive(Debug, Clone, Default)]
 pub struct ThreatContext {
+    cpe: CpeIndex,
     nvd: HashMap<String, NvdSummary>,
     kev: HashMap<String, KevEntry>,
     epss: HashMap<String, (f64, f64)>,
@@ -98,6 +100,7 @@ impl ThreatContext {
     /// Builds the context from what is stored.
     pub fn build(nvd: &[NvdRecord], kev: &KevCatalog, epss: &[EpssScore]) -> ThreatContext {
         ThreatContext {
+            cpe: CpeIndex::build(nvd),
             nvd: nvd
                 .iter()
                 .map(|r| (r.id.clone(), NvdSummary::of(r)))
@@ -112,6 +115,11 @@ impl ThreatContext {
                 .map(|s| (s.cve.clone(), (s.epss, s.percentile)))
                 .collect(),
         }
+    }
+
+    /// NVD's CPE configurations, for matching software that carries a CPE name.
+    pub fn cpe(&self) -> &CpeIndex {
+        &self.cpe
     }
 
     /// Whether nothing is known.

@@ -9,6 +9,7 @@ pub mod agent;
 pub mod config;
 pub mod context;
 pub mod cpe;
+pub mod cpe_index;
 pub mod cvss;
 pub mod device;
 pub mod ecosystem;

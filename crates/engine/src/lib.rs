@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use bulwark_core::context::ThreatContext;
+use bulwark_core::cpe_index::nvd_advisory_id;
 use bulwark_core::exposure::{exposure_impacts, exposure_scores};
 use bulwark_core::inventory::{assign_os, os_ecosystem};
 use bulwark_core::matching::{AdvisoryIndex, IndexDiagnostic, PackageKey};
@@ -382,24 +383,25 @@ impl Engine {
         let software = self.store.all_software().await?;
         let devices = self.store.devices().await?;
         let index = self.index();
+        let threat = self.threat();
         let now = self.clock.now();
         let per_device = tokio::task::spawn_blocking(move || {
-            let mut keys_by_device: BTreeMap<DeviceId, Vec<SoftwareKey>> =
-                devices.iter().map(|d| (d.id, Vec::new())).collect();
-            for (device, package) in &software {
-                keys_by_device
-                    .entry(*device)
-                    .or_default()
-                    .push(software_key(package));
+            let mut by_device: BTreeMap<DeviceId, (Vec<SoftwareKey>, Vec<InstalledPackage>)> =
+                devices.iter().map(|d| (d.id, Default::default())).collect();
+            for (device, package) in software {
+                let entry = by_device.entry(device).or_default();
+                entry.0.push(software_key(&package));
+                entry.1.push(package);
             }
-            let all: Vec<&SoftwareKey> = keys_by_device.values().flatten().collect();
+            let all: Vec<&SoftwareKey> = by_device.values().flat_map(|(k, _)| k).collect();
             let outcomes = match_distinct(&index, all.iter().copied());
-            keys_by_device
+            by_device
                 .iter()
-                .map(|(device, keys)| {
+                .map(|(device, (keys, packages))| {
+                    let rows = weaknesses_from_outcomes(keys, &outcomes);
                     (
                         *device,
-                        detected(&weaknesses_from_outcomes(keys, &outcomes)),
+                        detected(&with_cpe_matches(rows, &threat, packages)),
                     )
                 })
                 .collect::<Vec<_>>()
@@ -484,7 +486,11 @@ impl Engine {
         let index = self.index();
         let keys: Vec<SoftwareKey> = packages.iter().map(software_key).collect();
         let outcomes = match_distinct(&index, &keys);
-        let rows = weaknesses_from_outcomes(&keys, &outcomes);
+        let rows = with_cpe_matches(
+            weaknesses_from_outcomes(&keys, &outcomes),
+            &self.threat(),
+            &packages,
+        );
         let report = bulwark_core::scan::report(&index, &packages, &keys, &outcomes);
         let weakness_diff = self
             .store
@@ -667,6 +673,33 @@ fn detected(rows: &[(SoftwareKey, String, Vec<String>)]) -> Vec<DetectedWeakness
                 advisory_ids: advisory_ids.clone(),
             },
         )
+        .collect()
+}
+
+/// Adds the weaknesses NVD's CPE configurations find in the packages that carry a CPE name (never
+/// distribution packages) to the advisory matches, merging with a match of the same CVE.
+fn with_cpe_matches(
+    rows: Vec<(SoftwareKey, String, Vec<String>)>,
+    threat: &ThreatContext,
+    packages: &[InstalledPackage],
+) -> Vec<(SoftwareKey, String, Vec<String>)> {
+    let report = threat.cpe().match_device(packages);
+    if report.findings.is_empty() {
+        return rows;
+    }
+    let mut merged: BTreeMap<(SoftwareKey, String), BTreeSet<String>> = rows
+        .into_iter()
+        .map(|(key, vuln, ids)| ((key, vuln), ids.into_iter().collect()))
+        .collect();
+    for finding in report.findings {
+        merged
+            .entry((finding.software, finding.cve.clone()))
+            .or_default()
+            .insert(nvd_advisory_id(&finding.cve));
+    }
+    merged
+        .into_iter()
+        .map(|((key, vuln), ids)| (key, vuln, ids.into_iter().collect()))
         .collect()
 }
 
