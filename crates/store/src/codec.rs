@@ -474,6 +474,105 @@ pub(crate) fn score_snapshot(row: &impl StoredRow) -> StoreResult<ScoreSnapshot>
     })
 }
 
+// Configuration assessments: check results per device and source, and the catalog of checks that are
+// not Bulwark's own.
+
+use std::collections::BTreeMap;
+
+use bulwark_core::config::{CheckResult, CheckSource, CheckStatus, ConfigCheck};
+
+/// The columns [`config_result`] reads.
+pub(crate) const CONFIG_RESULT_COLUMNS: &str = "device_id, result";
+
+/// The stored `source` of a check result.
+pub(crate) fn check_source_text(source: CheckSource) -> &'static str {
+    match source {
+        CheckSource::Bulwark => "bulwark",
+        CheckSource::OpenScap => "openscap",
+        CheckSource::Osquery => "osquery",
+    }
+}
+
+/// The stored `status` of a check result (its serialized name).
+fn check_status_text(status: CheckStatus) -> &'static str {
+    match status {
+        CheckStatus::Pass => "pass",
+        CheckStatus::Fail => "fail",
+        CheckStatus::NotApplicable => "notApplicable",
+        CheckStatus::NotSelected => "notSelected",
+        CheckStatus::Informational => "informational",
+        CheckStatus::NotCollected => "notCollected",
+        CheckStatus::Error => "error",
+    }
+}
+
+/// One row of `config_results` as an assessment writes it (the device, source and time are the
+/// assessment's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ConfigResultRow {
+    /// The check's id.
+    pub(crate) check_id: String,
+    /// The stored status.
+    pub(crate) status: &'static str,
+    /// The whole result as JSON.
+    pub(crate) result: String,
+}
+
+/// The rows of one assessment from `source`, ordered by check id. Every result must come from `source`
+/// (`Invalid` otherwise); a check given more than once keeps its last result, as a rerun of the check would.
+pub(crate) fn config_result_rows(
+    source: CheckSource,
+    results: &[CheckResult],
+) -> StoreResult<Vec<ConfigResultRow>> {
+    let mut rows: BTreeMap<&str, ConfigResultRow> = BTreeMap::new();
+    for result in results {
+        if result.source != source {
+            return Err(StoreError::Invalid {
+                what: format!("result of check {:?}", result.check_id),
+                reason: format!(
+                    "its source is {} but the assessment's is {}",
+                    check_source_text(result.source),
+                    check_source_text(source)
+                ),
+            });
+        }
+        let row = ConfigResultRow {
+            check_id: result.check_id.clone(),
+            status: check_status_text(result.status),
+            result: json_text("config_results", result)?,
+        };
+        rows.insert(&result.check_id, row);
+    }
+    Ok(rows.into_values().collect())
+}
+
+/// A device's check result from the columns [`CONFIG_RESULT_COLUMNS`].
+pub(crate) fn config_result(row: &impl StoredRow) -> StoreResult<(DeviceId, CheckResult)> {
+    const T: &str = "config_results";
+    Ok((
+        DeviceId(row.integer(T, "device_id")?),
+        json_column(row, T, "result")?,
+    ))
+}
+
+/// The `(check_id, definition)` rows of a catalog write, ordered by id; a check given more than once
+/// keeps its last definition.
+pub(crate) fn config_check_rows(checks: &[ConfigCheck]) -> StoreResult<Vec<(String, String)>> {
+    let mut rows: BTreeMap<&str, String> = BTreeMap::new();
+    for check in checks {
+        rows.insert(&check.id, json_text("config_checks", check)?);
+    }
+    Ok(rows
+        .into_iter()
+        .map(|(id, definition)| (id.to_string(), definition))
+        .collect())
+}
+
+/// A catalog check from its `definition` column.
+pub(crate) fn config_check(row: &impl StoredRow) -> StoreResult<ConfigCheck> {
+    json_column(row, "config_checks", "definition")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

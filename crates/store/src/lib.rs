@@ -357,6 +357,39 @@ pub trait Store: Send + Sync {
 
     /// Checks that the database answers (for health checks).
     async fn ping(&self) -> StoreResult<()>;
+
+    /// Replaces the device's configuration check results from `source` atomically with `results`
+    /// (results from other sources stay), recording `at` as their assessment time. Every result must be
+    /// from `source` (`Invalid` otherwise); a check given twice keeps its last result. `NotFound` when the
+    /// device does not exist.
+    async fn replace_config_results(
+        &self,
+        device: DeviceId,
+        source: bulwark_core::config::CheckSource,
+        results: &[bulwark_core::config::CheckResult],
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+
+    /// Every device's configuration check results, by device, then source, then check id.
+    async fn config_results(
+        &self,
+    ) -> StoreResult<Vec<(DeviceId, bulwark_core::config::CheckResult)>>;
+
+    /// One device's configuration check results, by source, then check id.
+    async fn device_config_results(
+        &self,
+        device: DeviceId,
+    ) -> StoreResult<Vec<bulwark_core::config::CheckResult>>;
+
+    /// Stores checks that are not Bulwark's own (OpenSCAP rules), replacing a stored check with the same
+    /// id; a check given twice keeps its last definition.
+    async fn upsert_config_checks(
+        &self,
+        checks: &[bulwark_core::config::ConfigCheck],
+    ) -> StoreResult<()>;
+
+    /// Every stored check, by id.
+    async fn config_checks(&self) -> StoreResult<Vec<bulwark_core::config::ConfigCheck>>;
 }
 
 /// Opens the store a URL names, applying migrations: `sqlite://PATH` or `sqlite::memory:` (see

@@ -905,6 +905,95 @@ impl Store for PostgresStore {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
+
+    async fn replace_config_results(
+        &self,
+        device: DeviceId,
+        source: bulwark_core::config::CheckSource,
+        results: &[bulwark_core::config::CheckResult],
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let rows = codec::config_result_rows(source, results)?;
+        let source = codec::check_source_text(source);
+        let mut tx = self.pool.begin().await?;
+        lock_device(&mut tx, device).await?;
+        sqlx::query("DELETE FROM config_results WHERE device_id = $1 AND source = $2")
+            .bind(device.0)
+            .bind(source)
+            .execute(&mut *tx)
+            .await?;
+        if !rows.is_empty() {
+            let ids: Vec<&str> = rows.iter().map(|r| r.check_id.as_str()).collect();
+            let statuses: Vec<&str> = rows.iter().map(|r| r.status).collect();
+            let results: Vec<&str> = rows.iter().map(|r| r.result.as_str()).collect();
+            sqlx::query(
+                "INSERT INTO config_results (device_id, source, check_id, status, result, assessed_at) \
+                 SELECT $1, $2, check_id, status, result, $3 \
+                 FROM UNNEST($4::text[], $5::text[], $6::text[]) WITH ORDINALITY \
+                   AS t(check_id, status, result, n) ORDER BY n",
+            )
+            .bind(device.0)
+            .bind(source)
+            .bind(micros(at))
+            .bind(ids)
+            .bind(statuses)
+            .bind(results)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn config_results(
+        &self,
+    ) -> StoreResult<Vec<(DeviceId, bulwark_core::config::CheckResult)>> {
+        let sql = format!(
+            "SELECT {} FROM config_results ORDER BY device_id, source, check_id",
+            codec::CONFIG_RESULT_COLUMNS
+        );
+        self.read_all(sqlx::query(&sql), codec::config_result).await
+    }
+
+    async fn device_config_results(
+        &self,
+        device: DeviceId,
+    ) -> StoreResult<Vec<bulwark_core::config::CheckResult>> {
+        let sql = format!(
+            "SELECT {} FROM config_results WHERE device_id = $1 ORDER BY source, check_id",
+            codec::CONFIG_RESULT_COLUMNS
+        );
+        let rows = self
+            .read_all(sqlx::query(&sql).bind(device.0), codec::config_result)
+            .await?;
+        Ok(rows.into_iter().map(|(_, result)| result).collect())
+    }
+
+    async fn upsert_config_checks(
+        &self,
+        checks: &[bulwark_core::config::ConfigCheck],
+    ) -> StoreResult<()> {
+        let rows = codec::config_check_rows(checks)?;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let (ids, definitions): (Vec<String>, Vec<String>) = rows.into_iter().unzip();
+        sqlx::query(
+            "INSERT INTO config_checks (check_id, definition) \
+             SELECT * FROM UNNEST($1::text[], $2::text[]) \
+             ON CONFLICT (check_id) DO UPDATE SET definition = EXCLUDED.definition",
+        )
+        .bind(ids)
+        .bind(definitions)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn config_checks(&self) -> StoreResult<Vec<bulwark_core::config::ConfigCheck>> {
+        let query = sqlx::query("SELECT definition FROM config_checks ORDER BY check_id");
+        self.read_all(query, codec::config_check).await
+    }
 }
 
 #[cfg(test)]

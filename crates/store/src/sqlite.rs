@@ -749,6 +749,90 @@ impl Store for SqliteStore {
         sqlx::query("SELECT 1").execute(&self.reader).await?;
         Ok(())
     }
+
+    async fn replace_config_results(
+        &self,
+        device: DeviceId,
+        source: bulwark_core::config::CheckSource,
+        results: &[bulwark_core::config::CheckResult],
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let rows = codec::config_result_rows(source, results)?;
+        let source = codec::check_source_text(source);
+        let mut tx = self.write().await?;
+        ensure_device(&mut tx, device).await?;
+        sqlx::query("DELETE FROM config_results WHERE device_id = ?1 AND source = ?2")
+            .bind(device.0)
+            .bind(source)
+            .execute(&mut *tx)
+            .await?;
+        let at = micros(at);
+        for row in &rows {
+            sqlx::query(
+                "INSERT INTO config_results (device_id, source, check_id, status, result, assessed_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .bind(device.0)
+            .bind(source)
+            .bind(&row.check_id)
+            .bind(row.status)
+            .bind(&row.result)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn config_results(
+        &self,
+    ) -> StoreResult<Vec<(DeviceId, bulwark_core::config::CheckResult)>> {
+        let sql = format!(
+            "SELECT {} FROM config_results ORDER BY device_id, source, check_id",
+            codec::CONFIG_RESULT_COLUMNS
+        );
+        self.read_all(sqlx::query(&sql), codec::config_result).await
+    }
+
+    async fn device_config_results(
+        &self,
+        device: DeviceId,
+    ) -> StoreResult<Vec<bulwark_core::config::CheckResult>> {
+        let sql = format!(
+            "SELECT {} FROM config_results WHERE device_id = ?1 ORDER BY source, check_id",
+            codec::CONFIG_RESULT_COLUMNS
+        );
+        let rows = self
+            .read_all(sqlx::query(&sql).bind(device.0), codec::config_result)
+            .await?;
+        Ok(rows.into_iter().map(|(_, result)| result).collect())
+    }
+
+    async fn upsert_config_checks(
+        &self,
+        checks: &[bulwark_core::config::ConfigCheck],
+    ) -> StoreResult<()> {
+        let rows = codec::config_check_rows(checks)?;
+        let mut tx = self.write().await?;
+        for (id, definition) in &rows {
+            sqlx::query(
+                "INSERT INTO config_checks (check_id, definition) VALUES (?1, ?2) \
+                 ON CONFLICT (check_id) DO UPDATE SET definition = excluded.definition",
+            )
+            .bind(id)
+            .bind(definition)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn config_checks(&self) -> StoreResult<Vec<bulwark_core::config::ConfigCheck>> {
+        let query = sqlx::query("SELECT definition FROM config_checks ORDER BY check_id");
+        self.read_all(query, codec::config_check).await
+    }
 }
 
 #[cfg(test)]

@@ -1554,6 +1554,178 @@ async fn score_history_is_per_scope_and_time(store: Arc<dyn Store>) {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Configuration assessments.
+
+use bulwark_core::config::{
+    CheckResult, CheckSource, CheckStatus, ConfigCategory, ConfigCheck, Evidence, Weight,
+};
+
+fn check_result(id: &str, source: CheckSource, status: CheckStatus) -> CheckResult {
+    CheckResult {
+        check_id: id.to_string(),
+        source,
+        title: format!("Title of {id}"),
+        category: ConfigCategory::Network,
+        weight: Weight::new(7).expect("weight"),
+        status,
+        evidence: vec![Evidence::new(format!("{id} setting"), "seen ✓")],
+    }
+}
+
+fn config_check(id: &str, description: &str) -> ConfigCheck {
+    ConfigCheck {
+        id: id.to_string().into(),
+        title: format!("Title of {id}").into(),
+        category: ConfigCategory::SecurityControls,
+        weight: Weight::new(6).expect("weight"),
+        description: description.to_string().into(),
+        remediation: "chmod 0600 /boot/System.map*".into(),
+        rule: Some(
+            id.trim_start_matches("xccdf_org.ssgproject.content_rule_")
+                .to_string()
+                .into(),
+        ),
+        control: None,
+    }
+}
+
+async fn config_results_are_replaced_per_device_and_source(store: Arc<dyn Store>) {
+    use CheckSource::{Bulwark, OpenScap, Osquery};
+    use CheckStatus::{Fail, NotCollected, Pass};
+    let web = new_device(&store, "web-01").await;
+    let db = new_device(&store, "db-01").await;
+    assert_eq!(store.config_results().await.unwrap(), vec![]);
+    assert_eq!(store.device_config_results(web.id).await.unwrap(), vec![]);
+
+    let web_bulwark = [
+        check_result("b-ssh", Bulwark, Fail),
+        check_result("a-aslr", Bulwark, Pass),
+        check_result("c-shadow", Bulwark, NotCollected),
+    ];
+    let web_openscap = [check_result("xccdf_rule_x", OpenScap, Pass)];
+    let db_bulwark = [check_result("a-aslr", Bulwark, Fail)];
+    store
+        .replace_config_results(web.id, Bulwark, &web_bulwark, at(10))
+        .await
+        .unwrap();
+    store
+        .replace_config_results(web.id, OpenScap, &web_openscap, at(11))
+        .await
+        .unwrap();
+    store
+        .replace_config_results(db.id, Bulwark, &db_bulwark, at(12))
+        .await
+        .unwrap();
+    // By device (ids in creation order), then source, then check id; the whole result round-trips.
+    assert!(web.id < db.id);
+    let expected = vec![
+        (web.id, web_bulwark[1].clone()),
+        (web.id, web_bulwark[0].clone()),
+        (web.id, web_bulwark[2].clone()),
+        (web.id, web_openscap[0].clone()),
+        (db.id, db_bulwark[0].clone()),
+    ];
+    assert_eq!(store.config_results().await.unwrap(), expected);
+    assert_eq!(
+        store.device_config_results(web.id).await.unwrap(),
+        vec![
+            web_bulwark[1].clone(),
+            web_bulwark[0].clone(),
+            web_bulwark[2].clone(),
+            web_openscap[0].clone()
+        ]
+    );
+
+    // A new assessment from one source replaces only that source's results of that device; a check
+    // given twice keeps its last result.
+    let fixed = [
+        check_result("b-ssh", Bulwark, Fail),
+        check_result("b-ssh", Bulwark, Pass),
+    ];
+    store
+        .replace_config_results(web.id, Bulwark, &fixed, at(20))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.device_config_results(web.id).await.unwrap(),
+        vec![fixed[1].clone(), web_openscap[0].clone()]
+    );
+    assert_eq!(
+        store.device_config_results(db.id).await.unwrap(),
+        db_bulwark.to_vec()
+    );
+
+    // A result of another source is refused and changes nothing.
+    let mixed = [
+        check_result("a-aslr", Bulwark, Pass),
+        check_result("x", Osquery, Pass),
+    ];
+    let refused = store
+        .replace_config_results(web.id, Bulwark, &mixed, at(30))
+        .await;
+    assert!(
+        matches!(&refused, Err(StoreError::Invalid { what, .. }) if what.contains("\"x\"")),
+        "{refused:?}"
+    );
+    assert_eq!(
+        store.device_config_results(web.id).await.unwrap(),
+        vec![fixed[1].clone(), web_openscap[0].clone()]
+    );
+
+    // An empty assessment clears the source.
+    store
+        .replace_config_results(web.id, OpenScap, &[], at(40))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.device_config_results(web.id).await.unwrap(),
+        vec![fixed[1].clone()]
+    );
+    let missing = store
+        .replace_config_results(DeviceId(999_999), Bulwark, &web_bulwark, at(50))
+        .await;
+    assert!(
+        matches!(missing, Err(StoreError::NotFound(_))),
+        "{missing:?}"
+    );
+    assert_eq!(
+        store
+            .device_config_results(DeviceId(999_999))
+            .await
+            .unwrap(),
+        vec![]
+    );
+}
+
+async fn config_checks_are_upserted_by_id(store: Arc<dyn Store>) {
+    assert_eq!(store.config_checks().await.unwrap(), vec![]);
+    store.upsert_config_checks(&[]).await.unwrap();
+    let b = config_check("xccdf_org.ssgproject.content_rule_b", "first");
+    let a = config_check(
+        "xccdf_org.ssgproject.content_rule_a",
+        "Ünïcode — and \"quotes\"",
+    );
+    store
+        .upsert_config_checks(&[b.clone(), a.clone()])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.config_checks().await.unwrap(),
+        vec![a.clone(), b.clone()]
+    );
+    // Same id again: the definition is replaced; the last of a repeated id wins.
+    let b2 = config_check("xccdf_org.ssgproject.content_rule_b", "second");
+    let b3 = config_check("xccdf_org.ssgproject.content_rule_b", "third");
+    let c = config_check("c", "new");
+    store
+        .upsert_config_checks(&[b2, c.clone(), b3.clone()])
+        .await
+        .unwrap();
+    // By id in byte order: `c` sorts before `xccdf_…`.
+    assert_eq!(store.config_checks().await.unwrap(), vec![c, a, b3]);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // The suite, per backend.
 
 /// Runs every check against a fresh store of each backend, one `#[tokio::test]` per pair.
@@ -1599,6 +1771,8 @@ contract! {
         epss_keeps_the_latest_dated_score,
         device_attributes_and_groups,
         score_history_is_per_scope_and_time,
+        config_results_are_replaced_per_device_and_source,
+        config_checks_are_upserted_by_id,
     ]
 }
 
