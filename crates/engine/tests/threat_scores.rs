@@ -308,3 +308,27 @@ async fn remediating_lowers_the_score_by_the_stated_impact() {
     let last = history.last().unwrap();
     assert!((last.exposure - weighted.score).abs() < 1e-9);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daily_snapshot_is_taken_once_a_day() {
+    let clock = Arc::new(TestClock(Mutex::new(
+        Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap(),
+    )));
+    let (engine, _database) = engine(clock.clone()).await;
+    assert!(engine.record_daily_scores().await.unwrap());
+    clock.advance(23 * 3600);
+    assert!(!engine.record_daily_scores().await.unwrap());
+    clock.advance(3600);
+    assert!(engine.record_daily_scores().await.unwrap());
+    let history = engine
+        .score_history(
+            ScoreScope::Organization,
+            "",
+            DateTime::UNIX_EPOCH,
+            engine.now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[1].at - history[0].at, chrono::Duration::days(1));
+}

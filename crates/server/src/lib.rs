@@ -109,9 +109,29 @@ pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::i
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, "serving the API");
     }
-    axum::serve(listener, router(state))
+    let daily = tokio::spawn(daily_scores(state.engine.clone()));
+    let served = axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown_signal())
-        .await
+        .await;
+    daily.abort();
+    served
+}
+
+/// How often the daily-snapshot job looks whether a day has passed since the last snapshot.
+const DAILY_CHECK: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// The daily score snapshot: every [`DAILY_CHECK`], records the scores unless a snapshot is less than a
+/// day old (changes record their own). Failures are logged and retried at the next check.
+async fn daily_scores(engine: Arc<Engine>) {
+    let mut ticks = tokio::time::interval(DAILY_CHECK);
+    loop {
+        ticks.tick().await;
+        match engine.record_daily_scores().await {
+            Ok(true) => tracing::info!("recorded the daily score snapshot"),
+            Ok(false) => {}
+            Err(e) => tracing::error!(error = %e, "daily score snapshot failed"),
+        }
+    }
 }
 
 /// Resolves on Ctrl-C or, on Unix, SIGTERM. A signal that cannot be listened to is logged and ignored.

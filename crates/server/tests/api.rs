@@ -916,3 +916,171 @@ async fn openapi_document_describes_every_route() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exposure_scores_groups_and_device_value() {
+    let app = TestApp::seeded().await;
+    let json_body = |v: Value| serde_json::to_vec(&v).unwrap();
+    let (status, org) = app.get("/api/exposureScore", &[]).await;
+    assert_eq!(status, StatusCode::OK, "{org}");
+    assert_eq!(org["time"], "2024-06-01T12:00:00Z");
+    let score = org["score"].as_f64().unwrap();
+    assert!(score > 0.0 && score < 100.0, "{org}");
+    assert_eq!(
+        org["band"],
+        if score.round() < 30.0 {
+            "Low"
+        } else {
+            "Medium"
+        }
+    );
+
+    // The organisation's score is the value-weighted mean of the machines' scores (both Normal here).
+    let (_, machines) = app.get("/api/machines", &[]).await;
+    let machine_score = |machines: &Value, name: &str| {
+        machines["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["computerDnsName"] == name)
+            .and_then(|m| m["exposureScore"].as_f64())
+            .unwrap()
+    };
+    let (web, db) = (
+        machine_score(&machines, "web-01"),
+        machine_score(&machines, "db-01"),
+    );
+    assert!(
+        web > db,
+        "web-01 has more weaknesses and is internet-facing"
+    );
+    assert!((score - (web + db) / 2.0).abs() < 1e-9);
+    let groups = app
+        .list("/api/exposureScore/ByMachineGroups", &[], "rbacGroupName")
+        .await;
+    assert_eq!(groups, ["db", "web"]);
+
+    // A High-value machine counts twice.
+    let (status, patched) = app
+        .send(
+            Method::PATCH,
+            "/api/machines/web-01",
+            &[],
+            json_body(json!({"deviceValue": "High"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{patched}");
+    assert_eq!(patched["deviceValue"], "High");
+    let (_, org) = app.get("/api/exposureScore", &[]).await;
+    let weighted = org["score"].as_f64().unwrap();
+    assert!((weighted - (2.0 * web + db) / 3.0).abs() < 1e-9);
+    let (status, body) = app
+        .send(
+            Method::PATCH,
+            "/api/machines/web-01",
+            &[],
+            json_body(json!({"deviceValue": "Huge"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("$.deviceValue"),
+        "{body}"
+    );
+
+    // Groups by rule: the explicit group from the ingest wins until it is removed.
+    let rules = json!({"name": "Internet", "rank": 1, "rules": [{"kind": "tag", "value": "internet-facing"}]});
+    let (status, group) = app
+        .send(
+            Method::POST,
+            "/api/machineGroups",
+            &[],
+            json_body(rules.clone()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{group}");
+    let (status, body) = app
+        .send(Method::POST, "/api/machineGroups", &[], json_body(rules))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let (status, body) = app
+        .send(
+            Method::POST,
+            "/api/machineGroups",
+            &[],
+            json_body(json!({"name": "X", "rules": [{"kind": "colour", "value": "red"}]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("$.rules"),
+        "{body}"
+    );
+    let (_, web01) = app.get("/api/machines/web-01", &[]).await;
+    assert_eq!(web01["rbacGroupName"], "web");
+    let (status, web01) = app
+        .send(
+            Method::PATCH,
+            "/api/machines/web-01",
+            &[],
+            json_body(json!({"rbacGroupName": null})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{web01}");
+    assert_eq!(web01["rbacGroupName"], "Internet");
+    assert_eq!(web01["deviceValue"], "High", "other fields are kept");
+    let groups = app
+        .list("/api/exposureScore/ByMachineGroups", &[], "rbacGroupName")
+        .await;
+    assert_eq!(groups, ["Internet", "db"]);
+    let id = group["id"].as_i64().unwrap();
+    let deleted = app
+        .client
+        .delete(format!("{}/api/machineGroups/{id}", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    let (_, web01) = app.get("/api/machines/web-01", &[]).await;
+    assert_eq!(web01["rbacGroupName"], "Ungrouped");
+
+    // Each recommendation states its exact impact; the machine's own score is served too.
+    let (_, vulnlib) = app
+        .get(&format!("/api/recommendations/{VULNLIB}"), &[])
+        .await;
+    assert!(
+        vulnlib["exposureImpact"].as_f64().unwrap() > 0.0,
+        "{vulnlib}"
+    );
+    let (status, own) = app.get("/api/machines/db-01/exposureScore", &[]).await;
+    assert_eq!(status, StatusCode::OK, "{own}");
+    assert_eq!(own["exposureLevel"], "Low");
+    assert!((own["exposureScore"].as_f64().unwrap() - db).abs() < 1e-9);
+
+    // History: every change recorded a snapshot at the (fixed) time; bad bounds are refused.
+    let (status, history) = app.get("/api/exposureScore/history", &[]).await;
+    assert_eq!(status, StatusCode::OK, "{history}");
+    assert!(history["value"].as_array().unwrap().len() >= 5, "{history}");
+    let (status, body) = app
+        .get("/api/exposureScore/history", &[("from", "last week")])
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, body) = app
+        .get(
+            "/api/exposureScore/history",
+            &[("from", "2024-06-02"), ("to", "2024-06-01")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, history) = app
+        .get("/api/exposureScore/history", &[("machine", "db-01")])
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!history["value"].as_array().unwrap().is_empty());
+}
