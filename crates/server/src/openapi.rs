@@ -70,8 +70,16 @@ pub struct Recommendation {
     pub remediation_type: RemediationType,
     /// Highest CVSS base score among the weaknesses (1–10).
     pub severity_score: f64,
-    /// Whether an exploit is publicly known.
+    /// Whether an exploit is publicly known (KEV, or an NVD reference tagged `Exploit`).
     pub public_exploit: bool,
+    /// Known threats: one line per vulnerability listed in CISA KEV.
+    pub associated_threats: Vec<String>,
+    /// Exposed devices whose device value is High.
+    pub exposed_critical_devices: u64,
+    /// The exact drop of the organisation's exposure score if remediated on every device.
+    pub exposure_impact: f64,
+    /// The rise of the secure score for devices (0 for software recommendations).
+    pub config_score_impact: f64,
     /// `Active`, `Exception` or `Partial exception`.
     pub status: String,
     /// Devices with the product installed (any version).
