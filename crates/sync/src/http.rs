@@ -77,10 +77,11 @@ impl<'a> Http<'a> {
         })
     }
 
-    /// Sends a GET, retrying [`RETRY_STATUSES`], connection failures and timeouts up to
-    /// [`Limits::retries`] times with exponential back-off (or the server's `Retry-After`). Every
-    /// attempt first passes the rate limiter, if there is one. Returns the final response whatever its
-    /// status.
+    /// Sends a GET, retrying [`RETRY_STATUSES`] up to [`Limits::retries`] times with exponential
+    /// back-off (or the server's `Retry-After`), and a connection failure or timeout once: a host that
+    /// cannot be reached twice in a row is usually not reachable at all (an offline machine, a wrong
+    /// proxy), and waiting minutes per item would only delay saying so. Every attempt first passes the
+    /// rate limiter, if there is one. Returns the final response whatever its status.
     pub async fn get(
         &self,
         url: &Url,
@@ -88,6 +89,7 @@ impl<'a> Http<'a> {
         mut limiter: Option<&mut RateLimiter<'_>>,
     ) -> Result<Response, SyncError> {
         let mut attempt = 0u32;
+        let mut transport_retried = false;
         loop {
             if let Some(limiter) = limiter.as_deref_mut() {
                 limiter.acquire().await;
@@ -102,7 +104,10 @@ impl<'a> Http<'a> {
                 Ok(response) if RETRY_STATUSES.contains(&response.status()) => {
                     Some(retry_after(response).unwrap_or_else(|| self.backoff(attempt)))
                 }
-                Err(e) if e.is_connect() || e.is_timeout() => Some(self.backoff(attempt)),
+                Err(e) if (e.is_connect() || e.is_timeout()) && !transport_retried => {
+                    transport_retried = true;
+                    Some(self.backoff(attempt))
+                }
                 _ => None,
             };
             match retry_wait {

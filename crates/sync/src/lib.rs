@@ -123,7 +123,8 @@ pub struct Limits {
     pub connect_timeout: Duration,
     /// How long the server may stay silent while a response is read.
     pub read_timeout: Duration,
-    /// How often a request answered 403, 429 or 503, or failing to connect, is tried again.
+    /// How often a request answered 403, 429 or 503 is tried again (a connection failure or timeout is
+    /// tried again once, within this count).
     pub retries: u32,
     /// The first wait before a retry; it doubles with each further retry (a `Retry-After` in seconds
     /// from the server takes precedence).

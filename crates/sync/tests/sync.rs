@@ -701,3 +701,26 @@ async fn an_nvd_answer_that_is_not_a_page_fails_the_run_and_keeps_nothing() {
     assert!(tree(dir.path()).is_empty(), "{:?}", tree(dir.path()));
     assert_eq!(NvdState::load(&dir.path().join("nvd")).unwrap(), None);
 }
+
+#[tokio::test]
+async fn a_refused_connection_is_tried_once_more_then_reported() {
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let time = FakeTime::at(T0);
+    let mut options = SyncOptions {
+        feeds: vec![Feed::Epss],
+        origin: Origin::Remote(Sources::under(&format!("http://{closed}"))),
+        ..SyncOptions::default()
+    };
+    options.limits.retries = 5;
+    let report = sync(&options, dir.path(), &time, &time).await.unwrap();
+    let Outcome::Failed(SyncError::Transport { url, source }) = &report.items[0].outcome else {
+        panic!("{:?}", report.items[0]);
+    };
+    assert!(source.is_connect(), "{source:?}");
+    assert!(url.starts_with(&format!("http://{closed}/epss/")), "{url}");
+    assert_eq!(time.slept(), [Duration::from_secs(6)]);
+}
