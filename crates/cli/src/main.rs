@@ -3,6 +3,7 @@
 
 mod agent;
 mod demo;
+mod feeds;
 mod output;
 mod scan;
 
@@ -94,6 +95,11 @@ enum Command {
         /// Also list the recorded history of the organisation's score.
         #[arg(long)]
         history: bool,
+    },
+    /// Download and import the advisory and threat feeds (OSV, NVD, KEV, EPSS).
+    Feeds {
+        #[command(subcommand)]
+        command: feeds::FeedsCommand,
     },
     /// Serve the JSON API.
     Serve {
@@ -281,6 +287,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Feeds { command } => feeds::run(&command, &cli.db).await,
         Command::Agent(args) => {
             agent::run(args).await?;
             Ok(ExitCode::SUCCESS)
