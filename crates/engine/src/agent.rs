@@ -7,6 +7,7 @@ use std::collections::HashSet;
 use serde::{Deserialize, Serialize};
 
 use bulwark_core::agent::{AgentReport, PackageSource};
+use bulwark_core::config::{CheckSource, CheckStatus, HostFacts, evaluate};
 use bulwark_core::{DeviceInfo, InventoryNote};
 
 use crate::{Engine, EngineError, EngineResult, IngestSummary};
@@ -41,17 +42,24 @@ pub struct InventoryCount {
     pub packages: u64,
 }
 
-/// The configuration facts of a report: received, and how many checks they were evaluated against.
+/// The configuration facts of a report: the checks evaluated over them (stored as source `bulwark`,
+/// replacing the device's previous ones) and how they came out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FactsReceived {
     /// The configuration checks evaluated over the facts.
     pub checks: u64,
+    /// Checks that pass.
+    pub passed: u64,
+    /// Checks that fail.
+    pub failed: u64,
 }
 
 impl Engine {
     /// Ingests an agent report: upserts the device (name and OS; its group and tags are left as they are),
     /// replaces its software set with every package of every inventory, and recomputes its weaknesses.
+    /// When the report carries configuration facts, Bulwark's checks are evaluated over them and stored
+    /// as the device's results of source `bulwark` (before the score snapshot the ingest records).
     pub async fn ingest_agent_report(
         &self,
         report: AgentReport,
@@ -100,9 +108,10 @@ impl Engine {
         }
         let mut seen = HashSet::new();
         packages.retain(|p| seen.insert(p.clone()));
-        let facts = facts.map(|facts| FactsReceived {
-            checks: bulwark_core::config::evaluate(&facts).len() as u64,
-        });
+        let facts = match facts {
+            Some(facts) => Some(self.store_agent_facts(&info, facts).await?),
+            None => None,
+        };
         let ingest = self
             .ingest_packages(info, packages, notes, AGENT_REPORT_FORMAT.to_string())
             .await?;
@@ -111,6 +120,31 @@ impl Engine {
             inventories: counts,
             skipped: skipped.len() as u64,
             facts,
+        })
+    }
+}
+
+impl Engine {
+    /// Evaluates Bulwark's checks over a report's facts and stores the results as the device's `bulwark`
+    /// results, creating the device if needed.
+    async fn store_agent_facts(
+        &self,
+        device: &DeviceInfo,
+        mut facts: HostFacts,
+    ) -> EngineResult<FactsReceived> {
+        // The agent collected these facts itself, whatever the report says.
+        facts.source = CheckSource::Bulwark;
+        let results = evaluate(&facts);
+        let now = self.now();
+        let stored = self.store.upsert_device(device, now).await?;
+        self.store
+            .replace_config_results(stored.id, CheckSource::Bulwark, &results, now)
+            .await?;
+        let count = |status: CheckStatus| results.iter().filter(|r| r.status == status).count();
+        Ok(FactsReceived {
+            checks: results.len() as u64,
+            passed: count(CheckStatus::Pass) as u64,
+            failed: count(CheckStatus::Fail) as u64,
         })
     }
 }

@@ -35,11 +35,18 @@ use bulwark_formats::inventory::{InventoryFormat, parse_auto};
 use bulwark_store::{DetectedWeakness, Store, StoreError};
 
 mod agent;
+mod config;
 mod scores;
 mod views;
 
 pub use agent::AgentIngestSummary;
 pub use bulwark_store::{DeviceGroupPatch, DevicePatch, NewDeviceGroup, ScoreScope, ScoreSnapshot};
+pub use config::{
+    AssessmentFormat, AssessmentRequest, AssessmentSummary, CONFIGURATION_CHANGE,
+    CONFIGURATION_RECOMMENDATION_PREFIX, CategoryScores, ConfigurationRecommendation,
+    ConfigurationRecommendationMachine, ConfigurationScore, DeviceConfigurationScore,
+    GroupConfigurationScore, MachineConfiguration,
+};
 pub use scores::{DeviceScore, ExposureReport, GroupScore};
 pub use views::{MachineView, SoftwareView};
 

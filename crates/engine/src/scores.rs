@@ -199,26 +199,39 @@ impl Engine {
     /// Records a snapshot of the current scores (organisation, groups, devices).
     pub async fn record_scores(&self) -> EngineResult<ExposureReport> {
         let report = self.exposure().await?;
+        let config = self.configuration_score().await?;
+        let group_config: HashMap<&str, Option<f64>> = config
+            .groups
+            .iter()
+            .map(|g| (g.rbac_group_name.as_str(), g.score))
+            .collect();
+        let device_config: HashMap<i64, Option<f64>> =
+            config.devices.iter().map(|d| (d.id, d.score)).collect();
         let mut snapshots = vec![ScoreSnapshot {
             at: report.time,
             scope: ScoreScope::Organization,
             name: String::new(),
             exposure: report.score,
-            configuration: None,
+            configuration: config.score,
         }];
-        snapshots.extend(report.groups.iter().map(|g| ScoreSnapshot {
-            at: report.time,
-            scope: ScoreScope::Group,
-            name: g.rbac_group_name.clone(),
-            exposure: g.score,
-            configuration: None,
+        snapshots.extend(report.groups.iter().map(|g| {
+            ScoreSnapshot {
+                at: report.time,
+                scope: ScoreScope::Group,
+                name: g.rbac_group_name.clone(),
+                exposure: g.score,
+                configuration: group_config
+                    .get(g.rbac_group_name.as_str())
+                    .copied()
+                    .flatten(),
+            }
         }));
         snapshots.extend(report.devices.iter().map(|d| ScoreSnapshot {
             at: report.time,
             scope: ScoreScope::Device,
             name: d.computer_dns_name.clone(),
             exposure: d.exposure_score,
-            configuration: None,
+            configuration: device_config.get(&d.id).copied().flatten(),
         }));
         self.store.record_scores(&snapshots).await?;
         Ok(report)

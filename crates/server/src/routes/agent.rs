@@ -177,8 +177,12 @@ pub(crate) struct InventoryCountDoc {
 #[derive(ToSchema)]
 #[schema(as = AgentFactsReceived)]
 pub(crate) struct FactsReceivedDoc {
-    /// The configuration checks evaluated over the facts.
+    /// The configuration checks evaluated over the facts (stored as the device's `bulwark` results).
     pub checks: u64,
+    /// Checks that pass.
+    pub passed: u64,
+    /// Checks that fail.
+    pub failed: u64,
 }
 
 #[cfg(test)]
