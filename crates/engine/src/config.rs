@@ -459,6 +459,23 @@ fn scored(mut results: Vec<CheckResult>) -> Vec<CheckResult> {
     by_id.into_values().collect()
 }
 
+/// Why content is not an assessment: compressed content says how to decompress it.
+fn unknown_format_message(bytes: &[u8]) -> String {
+    let compressed = if bytes.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        Some("zstd (decompress it with `zstd -d`; `bulwark assess` reads .zst files itself)")
+    } else if bytes.starts_with(&[0x1f, 0x8b]) {
+        Some("gzip (decompress it with `gunzip`)")
+    } else {
+        None
+    };
+    match compressed {
+        Some(how) => format!("the content is compressed with {how}"),
+        None => "neither an OpenSCAP XCCDF results file nor osquery JSON results; \
+                 known formats: openscap, osquery"
+            .to_string(),
+    }
+}
+
 /// Counts of one assessment's results.
 fn counts(results: &[CheckResult]) -> (u64, u64, u64) {
     let passed = results
@@ -552,9 +569,7 @@ impl Engine {
             Some(format) => format,
             None => AssessmentFormat::detect(&bytes).ok_or_else(|| FormatError::UnknownFormat {
                 file: file.clone(),
-                message: "neither an OpenSCAP XCCDF results file nor osquery JSON results; \
-                          known formats: openscap, osquery"
-                    .into(),
+                message: unknown_format_message(&bytes),
             })?,
         };
         let parsed = tokio::task::spawn_blocking(move || parse(&file, &bytes, format))

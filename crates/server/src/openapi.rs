@@ -25,6 +25,7 @@ use crate::error::{ErrorBody, ErrorDetail};
         (name = "machines", description = "Devices, their software and vulnerabilities; inventory ingestion."),
         (name = "vulnerabilities", description = "Vulnerabilities open in the fleet, with their threat context (NVD, CISA KEV, EPSS)."),
         (name = "scores", description = "Exposure scores of the organisation, device groups and devices, and their history."),
+        (name = "configuration", description = "The Secure Score for Devices: configuration scores of the organisation, device groups and devices, configuration assessments (OpenSCAP, osquery) and ConfigurationChange recommendations."),
         (name = "meta", description = "This document.")
     ),
     components(schemas(ErrorBody, ErrorDetail))

@@ -21,6 +21,7 @@ use crate::odata::{self, Query};
 use crate::openapi::ApiDoc;
 
 mod agent;
+mod config;
 mod docs;
 mod machines;
 mod recommendations;
@@ -59,6 +60,13 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(vulnerabilities::list_vulnerabilities))
         .routes(routes!(vulnerabilities::get_vulnerability))
         .routes(routes!(vulnerabilities::list_vulnerability_machines))
+        .routes(routes!(config::configuration_score))
+        .routes(routes!(config::configuration_score_by_groups))
+        .routes(routes!(config::machine_configuration_score))
+        .routes(routes!(config::upload_assessment))
+        .routes(routes!(config::list_configuration_recommendations))
+        .routes(routes!(config::get_configuration_recommendation))
+        .routes(routes!(config::list_configuration_recommendation_machines))
         .routes(routes!(docs::openapi_json))
 }
 
