@@ -295,7 +295,7 @@ fn syft_alpine_image() {
     assert_eq!(inv.notes.len(), 1, "{:?}", inv.notes);
     assert_contains(
         &inv.notes[0].message,
-        "busybox 1.35.0: no purl; CPE matching comes with NVD support",
+        "busybox 1.35.0: no purl: a CPE alone names no ecosystem, and CPE-only components are not matched yet",
     );
     assert!(
         inv.notes[0].location.starts_with("line "),
@@ -715,7 +715,7 @@ fn cyclonedx_nesting_os_and_notes() {
     assert_eq!(
         notes,
         [
-            "$.components[1].components[0].components[0]: deeper: no purl; CPE matching comes with NVD support",
+            "$.components[1].components[0].components[0]: deeper: no purl: a CPE alone names no ecosystem, and CPE-only components are not matched yet",
             "$.components[3]: mystery: no purl or CPE, so it cannot be matched",
             "$.components[4]: bad: invalid package URL \"not a purl\": missing scheme",
         ]
@@ -753,7 +753,7 @@ fn cyclonedx_nesting_os_and_notes() {
     assert_eq!(
         xml_notes,
         [
-            "line 13: deeper: no purl; CPE matching comes with NVD support",
+            "line 13: deeper: no purl: a CPE alone names no ecosystem, and CPE-only components are not matched yet",
             "line 17: mystery: no purl or CPE, so it cannot be matched",
             "line 18: bad: invalid package URL \"not a purl\": missing scheme",
         ]
