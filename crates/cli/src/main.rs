@@ -2,6 +2,7 @@
 //! recommendations, the HTTP server, and a demo that brings it all up on real data.
 
 mod agent;
+mod assess;
 mod demo;
 mod feeds;
 mod output;
@@ -119,6 +120,11 @@ enum Command {
     },
     /// Collect this Linux host's packages and configuration facts and send them to a Bulwark server.
     Agent(agent::AgentArgs),
+    /// Store a configuration assessment of one device: OpenSCAP XCCDF results or osquery JSON (`.zst` read too).
+    Assess(assess::AssessArgs),
+    /// Show the Secure Score for Devices: the organisation's, each group's and device's, and the
+    /// configuration changes that would raise it most.
+    ConfigScore(assess::ConfigScoreArgs),
     /// Import every advisory under DIR, ingest this host's packages and the inventories under DIR, and serve.
     Demo {
         /// A directory of feeds and inventories (on a development machine: ../shared/data).
@@ -288,6 +294,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Feeds { command } => feeds::run(&command, &cli.db).await,
+        Command::Assess(args) => assess::run_assess(&args, &cli.db).await,
+        Command::ConfigScore(args) => assess::run_config_score(&args, &cli.db).await,
         Command::Agent(args) => {
             agent::run(args).await?;
             Ok(ExitCode::SUCCESS)
