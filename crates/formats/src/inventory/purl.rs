@@ -521,7 +521,9 @@ impl SbomCollector {
         }
         let message = match (first_reason, entry.cpe) {
             (Some(reason), _) => format!("{label}: {reason}"),
-            (None, Some(_)) => format!("{label}: no purl: a CPE alone names no ecosystem, and CPE-only components are not matched yet"),
+            (None, Some(_)) => format!(
+                "{label}: no purl: a CPE alone names no ecosystem, and CPE-only components are not matched yet"
+            ),
             (None, None) => format!("{label}: no purl or CPE, so it cannot be matched"),
         };
         self.note(entry.location, message);
