@@ -318,8 +318,8 @@ impl Engine {
                     let diff = self.store.replace_kev(&catalog, now).await?;
                     summary.kev.entries = catalog.entries.len() as u64;
                     summary.kev.catalog_version = catalog.catalog_version.clone();
-                    threat_changed |=
-                        !diff.added.is_empty() || !diff.removed.is_empty() || diff.kept > 0;
+                    // Entries kept may have changed too (a new due date): a catalog always counts.
+                    threat_changed = true;
                     summary.kev.added.extend(diff.added);
                     summary.kev.removed.extend(diff.removed);
                 }
