@@ -183,17 +183,24 @@ pub fn print_ingest(s: &IngestSummary) {
     }
 }
 
-/// Prints recommendations as a table.
+/// Prints recommendations as a table: the exposure impact is the exact drop of the organisation's score.
 pub fn print_recommendations(recs: &[Recommendation]) {
-    let rows: Vec<[String; 6]> = recs
+    let rows: Vec<[String; 8]> = recs
         .iter()
         .map(|r| {
+            let threats = match (r.associated_threats.is_empty(), r.public_exploit) {
+                (false, _) => "KEV",
+                (true, true) => "exploit",
+                (true, false) => "",
+            };
             [
                 r.recommendation_name.clone(),
                 r.vendor.clone(),
                 r.weaknesses.to_string(),
                 format!("{}/{}", r.exposed_machines_count, r.total_machine_count),
                 format!("{:.1}", r.severity_score),
+                format!("{:.2}", r.exposure_impact),
+                threats.to_string(),
                 format!("{:?}", r.remediation_type),
             ]
         })
@@ -205,6 +212,8 @@ pub fn print_recommendations(recs: &[Recommendation]) {
             "WEAKNESSES",
             "EXPOSED",
             "SEVERITY",
+            "IMPACT",
+            "THREATS",
             "TYPE",
         ],
         &rows,
