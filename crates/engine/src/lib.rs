@@ -53,9 +53,9 @@ pub use views::{MachineView, SoftwareView};
 /// Errors of the engine; callers (HTTP, CLI) map each variant to a status or exit code.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
-    /// The store failed.
+    /// The store failed (its `NotFound` and `Conflict` become this type's own variants).
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(StoreError),
     /// An input file could not be read or parsed.
     #[error(transparent)]
     Format(#[from] FormatError),
@@ -71,6 +71,18 @@ pub enum EngineError {
     /// A background task failed (a bug).
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl From<StoreError> for EngineError {
+    /// A missing row or a conflicting change keeps its meaning for the caller (404, 409); every other
+    /// store failure is the store's.
+    fn from(e: StoreError) -> EngineError {
+        match e {
+            StoreError::NotFound(what) => EngineError::NotFound(what),
+            StoreError::Conflict(what) => EngineError::Conflict(what),
+            other => EngineError::Store(other),
+        }
+    }
 }
 
 /// Result alias for engine calls.

@@ -22,9 +22,7 @@ use bulwark_core::recommendation::{
 };
 use bulwark_core::score::Band;
 use bulwark_core::{Device, DeviceId};
-use bulwark_store::{
-    DeviceGroupPatch, DevicePatch, NewDeviceGroup, ScoreScope, ScoreSnapshot, StoreError,
-};
+use bulwark_store::{DeviceGroupPatch, DevicePatch, NewDeviceGroup, ScoreScope, ScoreSnapshot};
 
 use crate::views::Fleet;
 use crate::{Engine, EngineError, EngineResult};
@@ -143,11 +141,6 @@ impl Fleet {
         let (devices, weaknesses) = self.scored(index, threat);
         exposure_scores(&devices, &weaknesses)
     }
-
-    /// The group of each device.
-    pub(crate) fn group_of<'a>(&'a self, device: &'a Device) -> &'a str {
-        group_of(device, &self.groups)
-    }
 }
 
 fn report(fleet: &Fleet, scores: &ExposureScores) -> ExposureReport {
@@ -157,7 +150,7 @@ fn report(fleet: &Fleet, scores: &ExposureScores) -> ExposureReport {
         .iter()
         .filter_map(|d| {
             let (score, vulns) = *scores.devices.get(&d.id)?;
-            let group = fleet.group_of(d);
+            let group = group_of(d, &fleet.groups);
             *devices_in.entry(group).or_default() += 1;
             Some(DeviceScore {
                 id: d.id.0,
@@ -273,11 +266,7 @@ impl Engine {
     /// Creates a device group, then records the scores its rules change.
     pub async fn create_device_group(&self, group: NewDeviceGroup) -> EngineResult<DeviceGroup> {
         validate_group_name(&group.name).map_err(EngineError::Invalid)?;
-        let created = self
-            .store
-            .create_device_group(&group, self.now())
-            .await
-            .map_err(conflict)?;
+        let created = self.store.create_device_group(&group, self.now()).await?;
         self.record_scores().await?;
         Ok(created)
     }
@@ -291,18 +280,14 @@ impl Engine {
         if let Some(name) = &patch.name {
             validate_group_name(name).map_err(EngineError::Invalid)?;
         }
-        let updated = self
-            .store
-            .update_device_group(id, &patch)
-            .await
-            .map_err(conflict)?;
+        let updated = self.store.update_device_group(id, &patch).await?;
         self.record_scores().await?;
         Ok(updated)
     }
 
     /// Deletes a group; its explicitly assigned devices fall back to the rules.
     pub async fn delete_device_group(&self, id: i64) -> EngineResult<()> {
-        self.store.delete_device_group(id).await.map_err(conflict)?;
+        self.store.delete_device_group(id).await?;
         self.record_scores().await?;
         Ok(())
     }
@@ -351,14 +336,5 @@ impl Engine {
             .devices
             .into_iter()
             .collect()
-    }
-}
-
-/// Store conflicts and missing groups keep their meaning; the rest passes through.
-fn conflict(e: StoreError) -> EngineError {
-    match e {
-        StoreError::NotFound(what) => EngineError::NotFound(what),
-        StoreError::Conflict(what) => EngineError::Conflict(what),
-        other => EngineError::Store(other),
     }
 }
