@@ -122,11 +122,6 @@ impl ThreatContext {
         &self.cpe
     }
 
-    /// Whether nothing is known.
-    pub fn is_empty(&self) -> bool {
-        self.nvd.is_empty() && self.kev.is_empty() && self.epss.is_empty()
-    }
-
     /// NVD's summary of a CVE.
     pub fn nvd(&self, cve: &str) -> Option<&NvdSummary> {
         self.nvd.get(cve)
@@ -140,11 +135,6 @@ impl ThreatContext {
     /// The EPSS probability and percentile of a CVE.
     pub fn epss(&self, cve: &str) -> Option<(f64, f64)> {
         self.epss.get(cve).copied()
-    }
-
-    /// Counts of what is known: NVD records, KEV entries, EPSS scores.
-    pub fn counts(&self) -> (usize, usize, usize) {
-        (self.nvd.len(), self.kev.len(), self.epss.len())
     }
 
     /// The threat facts of a vulnerability known by `ids` (its id and aliases; non-CVE ids are
