@@ -155,24 +155,10 @@ fn read_threat(feed: ThreatFeed, file: SourceFile<'_>) -> Result<FeedItem, Forma
                 records,
             })
         }
-        ThreatFeed::Kev => {
-            let catalog = if file.bytes.starts_with(&[0x1f, 0x8b]) {
-                let mut plain = Vec::new();
-                MultiGzDecoder::new(file.bytes)
-                    .read_to_end(&mut plain)
-                    .map_err(|source| FormatError::Io {
-                        file: name.clone(),
-                        source,
-                    })?;
-                kev::parse_kev(file.name, &plain)?
-            } else {
-                kev::parse_kev(file.name, file.bytes)?
-            };
-            Ok(FeedItem::Kev {
-                file: name,
-                catalog,
-            })
-        }
+        ThreatFeed::Kev => Ok(FeedItem::Kev {
+            file: name,
+            catalog: kev::parse_kev(file.name, file.bytes)?,
+        }),
         ThreatFeed::Epss => Ok(FeedItem::Epss {
             file: name,
             set: epss::parse_epss(file.name, file.bytes)?,

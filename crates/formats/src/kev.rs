@@ -50,7 +50,36 @@ pub fn is_kev(bytes: &[u8]) -> bool {
 }
 
 /// Parses the catalog as JSON (content opening with `{`) or else as CSV.
+///
+/// Gzip-compressed input (told apart by its first bytes, as the NVD and EPSS readers do) is
+/// decompressed first.
 pub fn parse_kev(file: &str, bytes: &[u8]) -> Result<KevCatalog, FormatError> {
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        // A hostile stream may inflate without end: read at most one byte past the limit.
+        let limit = crate::source::MAX_MEMBER_BYTES;
+        let mut plain = Vec::new();
+        let decoder = flate2::read::MultiGzDecoder::new(bytes);
+        std::io::Read::read_to_end(&mut std::io::Read::take(decoder, limit + 1), &mut plain)
+            .map_err(|source| FormatError::Io {
+                file: file.to_string(),
+                source,
+            })?;
+        if plain.len() as u64 > limit {
+            return Err(FormatError::TooLarge {
+                file: file.to_string(),
+                size: plain.len() as u64,
+                limit,
+            });
+        }
+        if plain.starts_with(&[0x1f, 0x8b]) {
+            return Err(FormatError::parse(
+                file,
+                "byte 0",
+                "gzip inside gzip is not a KEV catalog",
+            ));
+        }
+        return parse_kev(file, &plain);
+    }
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
         Some(b'{') => parse_kev_json(file, bytes),
