@@ -23,6 +23,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::version::{Version, VersionScheme};
+
 /// The longest accepted formatted string, in bytes (real NVD criteria stay under 200).
 pub const MAX_CPE_BYTES: usize = 1024;
 
@@ -1009,94 +1011,21 @@ pub fn evaluate_configurations(
     verdict_to_applicability(result, vulnerable)
 }
 
-/// A token of a loosely compared version.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Token<'a> {
-    Number(&'a str),
-    Label(&'a str),
-}
-
-/// Splits a version into runs of ASCII digits and runs of other alphanumerics; everything else
-/// separates.
-fn tokens(version: &str) -> Vec<Token<'_>> {
-    let mut out = Vec::new();
-    let mut start: Option<(usize, bool)> = None;
-    for (i, c) in version.char_indices() {
-        let kind = if c.is_ascii_digit() {
-            Some(true)
-        } else if c.is_alphanumeric() {
-            Some(false)
-        } else {
-            None
-        };
-        match (start, kind) {
-            (Some((_, digits)), Some(k)) if digits == k => {}
-            (Some((s, digits)), _) => {
-                let text = &version[s..i];
-                out.push(if digits {
-                    Token::Number(text)
-                } else {
-                    Token::Label(text)
-                });
-                start = kind.map(|k| (i, k));
-            }
-            (None, Some(k)) => start = Some((i, k)),
-            (None, None) => {}
-        }
-    }
-    if let Some((s, digits)) = start {
-        let text = &version[s..];
-        out.push(if digits {
-            Token::Number(text)
-        } else {
-            Token::Label(text)
-        });
-    }
-    out
-}
-
-/// Compares two digit strings numerically, whatever their length.
-fn compare_numbers(a: &str, b: &str) -> Ordering {
-    let a = a.trim_start_matches('0');
-    let b = b.trim_start_matches('0');
-    a.len().cmp(&b.len()).then_with(|| a.cmp(b))
-}
-
 /// The loose dotted-numeric version ordering used for NVD ranges, as Dependency-Track and other NVD
-/// tooling compare vendor versions that follow no one scheme.
+/// tooling compare vendor versions that follow no one scheme: [`VersionScheme::Loose`], whose module
+/// gives the rules.
 ///
 /// Each version is split into runs of digits and runs of letters; any other character (`.`, `-`, `_`,
 /// `+`, `~`…) only separates. Runs are compared left to right: digits numerically (any length, leading
 /// zeros ignored), letters lexically ignoring ASCII case, and digits above letters at the same place
-/// (`1.0.1` > `1.0.beta`). When one version runs out, its missing runs count as `0` against digits (so
-/// `8.4` = `8.4.0` < `8.4.1`) and as less than any letters (so `1.1.1` < `1.1.1a` < `1.1.1t`, OpenSSL's
-/// letter releases). Pre-release labels are therefore not recognised: `14.0` < `14.0rc3`, as with NVD's
-/// own text-like comparison. Returns `None` when either version has no digit or letter at all.
+/// (`1.0.1` > `1.0.beta`). Trailing zero numbers do not count (`8.4` = `8.4.0` < `8.4.1`), and a
+/// version that runs out first is below the other (`1.1.1` < `1.1.1a` < `1.1.1t`, OpenSSL's letter
+/// releases). Pre-release labels are therefore not recognised: `14.0` < `14.0rc3`, as with NVD's own
+/// text-like comparison. Returns `None` when either version has no digit or letter at all.
 pub fn compare_loose(a: &str, b: &str) -> Option<Ordering> {
-    let (ta, tb) = (tokens(a), tokens(b));
-    if ta.is_empty() || tb.is_empty() {
-        return None;
-    }
-    for i in 0..ta.len().max(tb.len()) {
-        let order = match (ta.get(i), tb.get(i)) {
-            (Some(Token::Number(x)), Some(Token::Number(y))) => compare_numbers(x, y),
-            (Some(Token::Label(x)), Some(Token::Label(y))) => x
-                .chars()
-                .map(|c| c.to_ascii_lowercase())
-                .cmp(y.chars().map(|c| c.to_ascii_lowercase())),
-            (Some(Token::Number(_)), Some(Token::Label(_))) => Ordering::Greater,
-            (Some(Token::Label(_)), Some(Token::Number(_))) => Ordering::Less,
-            (Some(Token::Number(x)), None) => compare_numbers(x, "0"),
-            (None, Some(Token::Number(y))) => compare_numbers("0", y),
-            (Some(Token::Label(_)), None) => Ordering::Greater,
-            (None, Some(Token::Label(_))) => Ordering::Less,
-            (None, None) => Ordering::Equal,
-        };
-        if order != Ordering::Equal {
-            return Some(order);
-        }
-    }
-    Some(Ordering::Equal)
+    let a = Version::parse(VersionScheme::Loose, a).ok()?;
+    let b = Version::parse(VersionScheme::Loose, b).ok()?;
+    Some(a.cmp(&b))
 }
 
 #[cfg(test)]
@@ -1128,6 +1057,9 @@ mod tests {
         check_order("123456789012345678901234567890", "2", Some(Greater));
         check_order("", "1", None);
         check_order("...", "1", None);
+        // Equal versions order alike against a third: `1` = `1.0` < `1.a`.
+        check_order("1.0", "1.a", Some(Less));
+        check_order("1", "1.a", Some(Less));
     }
 
     #[test]

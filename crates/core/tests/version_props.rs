@@ -1,5 +1,6 @@
 //! Property tests for version ordering: for generated versions of every scheme the order is antisymmetric,
-//! transitive and consistent with `Eq`; strict SemVer agrees with the `semver` crate and PEP 440 with
+//! transitive and consistent with `Eq` (the loose scheme of CPE versions too, which has no external
+//! oracle); strict SemVer agrees with the `semver` crate and PEP 440 with
 //! `pep440_rs` (independent implementations); hostile input never panics. Failing cases are saved under
 //! `crates/core/proptest-regressions/` and committed.
 
@@ -45,10 +46,12 @@ fn text(scheme: VersionScheme) -> &'static str {
         VersionScheme::Apk => {
             r"[0-9]{1,2}(\.[0-9]{1,2}){0,2}[a-c]?(_(alpha|beta|pre|rc|p|git|cvs|svn|hg)[0-9]?){0,2}(~[0-9a-f]{1,3})?(-r[0-9]{1,2})?"
         }
+        // Zeros, letters and separators in every position: `1.0` = `1`, `1.0.a`, `1a`, `v2-RC1`.
+        VersionScheme::Loose => r"v?[0-9a-cA-C]{0,2}([._+~-]?(0|[1-9]|[a-c]{1,2}|RC)[0-9]?){0,4}",
     }
 }
 
-const SCHEMES: [VersionScheme; 11] = [
+const SCHEMES: [VersionScheme; 12] = [
     VersionScheme::Semver,
     VersionScheme::Npm,
     VersionScheme::Go,
@@ -60,6 +63,7 @@ const SCHEMES: [VersionScheme; 11] = [
     VersionScheme::Dpkg,
     VersionScheme::Rpm,
     VersionScheme::Apk,
+    VersionScheme::Loose,
 ];
 
 fn version(scheme: VersionScheme) -> impl Strategy<Value = Version> {
@@ -209,6 +213,7 @@ fn majors_and_prereleases() {
         (VersionScheme::Dpkg, "1:10.2~rc1-3", Some(10), true),
         (VersionScheme::Rpm, "2:11.0-1.el9", Some(11), false),
         (VersionScheme::Apk, "12.1_rc2-r0", Some(12), true),
+        (VersionScheme::Loose, "13.0rc3", Some(13), false),
     ];
     for (scheme, text, major, pre) in cases {
         let v = Version::parse(scheme, text).unwrap_or_else(|e| panic!("{e}"));

@@ -7,7 +7,9 @@
 //!
 //! The oracle vectors in `crates/core/tests/data/versions/*.tsv` are pairs of real versions from the shared
 //! data, ordered by each ecosystem's own tool (dpkg, rpm, Maven, RubyGems, Composer, node-semver, Go,
-//! `packaging`); `scripts/oracles/regen-version-vectors.sh` regenerates them.
+//! `packaging`); `scripts/oracles/regen-version-vectors.sh` regenerates them. The loose scheme of CPE
+//! names (`loose`) is a convention of NVD tooling rather than an ecosystem's tool, so it has no oracle
+//! vectors: its cases are unit tests, and the property tests check that it is a total order.
 
 use std::cmp::Ordering;
 use std::fmt;
@@ -19,6 +21,7 @@ use self::semver::SemverLike;
 mod apk;
 mod composer;
 mod dpkg;
+mod loose;
 mod maven;
 mod nuget;
 mod num;
@@ -52,6 +55,8 @@ pub enum VersionScheme {
     Rpm,
     /// apk-tools (Alpine).
     Apk,
+    /// The loose dotted-numeric ordering NVD tooling compares CPE versions with (CPE-only software).
+    Loose,
 }
 
 /// A version string that its scheme could not parse.
@@ -91,6 +96,7 @@ enum Parsed {
     Dpkg(dpkg::Dpkg),
     Rpm(rpm::Rpm),
     Apk(apk::Apk),
+    Loose(loose::Loose),
 }
 
 impl Version {
@@ -111,6 +117,7 @@ impl Version {
             VersionScheme::Dpkg => dpkg::parse(text).map(Parsed::Dpkg),
             VersionScheme::Rpm => rpm::parse(text).map(Parsed::Rpm),
             VersionScheme::Apk => apk::parse(text).map(Parsed::Apk),
+            VersionScheme::Loose => loose::parse(text).map(Parsed::Loose),
         };
         match parsed {
             Ok(parsed) => Ok(Version {
@@ -144,6 +151,7 @@ impl Version {
             Parsed::Dpkg(_) => VersionScheme::Dpkg,
             Parsed::Rpm(_) => VersionScheme::Rpm,
             Parsed::Apk(_) => VersionScheme::Apk,
+            Parsed::Loose(_) => VersionScheme::Loose,
         }
     }
 
@@ -163,13 +171,15 @@ impl Version {
             Parsed::Dpkg(v) => v.major(),
             Parsed::Rpm(v) => v.major(),
             Parsed::Apk(v) => v.major(),
+            Parsed::Loose(v) => v.major(),
         }
     }
 
     /// True for a prerelease in the ecosystem's own terms: a SemVer/NuGet prerelease label, a PEP 440
     /// pre- or dev-release, a Maven qualifier below the release (alpha, beta, milestone, rc, snapshot), a
     /// RubyGems version with a letter, a Composer dev/alpha/beta/RC version or branch, a `~` in a dpkg or
-    /// RPM version, an apk `_alpha`/`_beta`/`_pre`/`_rc` suffix.
+    /// RPM version, an apk `_alpha`/`_beta`/`_pre`/`_rc` suffix; never for the loose scheme, which
+    /// recognises no pre-release labels.
     pub fn is_prerelease(&self) -> bool {
         match &self.parsed {
             Parsed::Semver(v) | Parsed::Npm(v) | Parsed::Go(v) => !v.pre.is_empty(),
@@ -181,6 +191,8 @@ impl Version {
             Parsed::Dpkg(v) => v.is_prerelease(),
             Parsed::Rpm(v) => v.is_prerelease(),
             Parsed::Apk(v) => v.is_prerelease(),
+            // The loose ordering knows no pre-release labels (`14.0` < `14.0rc3`).
+            Parsed::Loose(_) => false,
         }
     }
 }
@@ -199,6 +211,7 @@ impl Ord for Version {
             (Parsed::Dpkg(a), Parsed::Dpkg(b)) => a.cmp(b),
             (Parsed::Rpm(a), Parsed::Rpm(b)) => a.cmp(b),
             (Parsed::Apk(a), Parsed::Apk(b)) => a.cmp(b),
+            (Parsed::Loose(a), Parsed::Loose(b)) => a.cmp(b),
             _ => self.scheme().cmp(&other.scheme()),
         }
     }
