@@ -132,7 +132,7 @@ impl Pool {
                     };
                 }
                 let key = (
-                    package.ecosystem.ecosystem.osv_name(),
+                    package.ecosystem.ecosystem.name(),
                     package.name.clone(),
                     package.version.clone(),
                 );
@@ -142,8 +142,8 @@ impl Pool {
             }
         }
         packages.sort_by(|a, b| {
-            (a.ecosystem.ecosystem.osv_name(), &a.name, &a.version).cmp(&(
-                b.ecosystem.ecosystem.osv_name(),
+            (a.ecosystem.ecosystem.name(), &a.name, &a.version).cmp(&(
+                b.ecosystem.ecosystem.name(),
                 &b.name,
                 &b.version,
             ))

@@ -145,7 +145,7 @@ fn parse_ecosystem(name: &str) -> Result<Ecosystem, String> {
     Ecosystem::from_osv_name(name).ok_or_else(|| {
         let known: Vec<&str> = bulwark_sync::default_ecosystems()
             .iter()
-            .map(|e| e.osv_name())
+            .filter_map(|e| e.osv_name())
             .collect();
         format!("unknown ecosystem {name:?}; known: {}", known.join(", "))
     })

@@ -1,4 +1,5 @@
-//! Package ecosystems: their OSV names, release suffixes, version schemes and package-name normalisation.
+//! Package ecosystems: their names (OSV's, and `CPE` for software known only by a CPE name), release
+//! suffixes, version schemes and package-name normalisation.
 
 use std::fmt;
 
@@ -6,7 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::version::VersionScheme;
 
-/// A package ecosystem Bulwark can match, named as OSV names it.
+/// A package ecosystem Bulwark can match, named as OSV names it; and [`Ecosystem::Cpe`], software that
+/// only a CPE name identifies, which NVD's configurations judge and OSV never names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Ecosystem {
     /// Rust crates (`crates.io`).
@@ -45,10 +47,14 @@ pub enum Ecosystem {
     Suse,
     /// Alpine APKs (`Alpine`).
     Alpine,
+    /// Software named only by a CPE 2.3 name (an SBOM component with a `cpe` and no purl), named
+    /// `vendor:product` (`CPE`). Not an OSV ecosystem: only NVD's CPE configurations match it.
+    Cpe,
 }
 
-/// Every ecosystem, in a fixed order (used by tests and documentation).
-pub const ALL_ECOSYSTEMS: [Ecosystem; 18] = [
+/// Every ecosystem, in a fixed order (used by tests and documentation). [`Ecosystem::Cpe`] is among
+/// them; [`Ecosystem::osv_name`] tells the ones that OSV publishes advisories for.
+pub const ALL_ECOSYSTEMS: [Ecosystem; 19] = [
     Ecosystem::CratesIo,
     Ecosystem::Npm,
     Ecosystem::Go,
@@ -67,11 +73,13 @@ pub const ALL_ECOSYSTEMS: [Ecosystem; 18] = [
     Ecosystem::OpenSuse,
     Ecosystem::Suse,
     Ecosystem::Alpine,
+    Ecosystem::Cpe,
 ];
 
 impl Ecosystem {
-    /// The name OSV uses for this ecosystem (without a release suffix).
-    pub fn osv_name(self) -> &'static str {
+    /// The name Bulwark shows and stores for this ecosystem (without a release suffix): OSV's name,
+    /// or `CPE` for [`Ecosystem::Cpe`].
+    pub fn name(self) -> &'static str {
         match self {
             Ecosystem::CratesIo => "crates.io",
             Ecosystem::Npm => "npm",
@@ -91,11 +99,27 @@ impl Ecosystem {
             Ecosystem::OpenSuse => "openSUSE",
             Ecosystem::Suse => "SUSE",
             Ecosystem::Alpine => "Alpine",
+            Ecosystem::Cpe => "CPE",
         }
     }
 
-    /// Parses an OSV ecosystem name without its release suffix (case-insensitive).
+    /// The name OSV uses for this ecosystem (without a release suffix); `None` for
+    /// [`Ecosystem::Cpe`], for which OSV publishes nothing.
+    pub fn osv_name(self) -> Option<&'static str> {
+        match self {
+            Ecosystem::Cpe => None,
+            other => Some(other.name()),
+        }
+    }
+
+    /// Parses an OSV ecosystem name without its release suffix (case-insensitive); `CPE` is not one.
     pub fn from_osv_name(name: &str) -> Option<Ecosystem> {
+        Ecosystem::from_name(name).filter(|e| e.osv_name().is_some())
+    }
+
+    /// Parses a name as [`Ecosystem::name`] writes it, or one of OSV's other spellings
+    /// (case-insensitive): every ecosystem, `CPE` included.
+    pub fn from_name(name: &str) -> Option<Ecosystem> {
         let lower = name.trim().to_ascii_lowercase();
         let eco = match lower.as_str() {
             "crates.io" | "cargo" => Ecosystem::CratesIo,
@@ -116,6 +140,7 @@ impl Ecosystem {
             "opensuse" => Ecosystem::OpenSuse,
             "suse" => Ecosystem::Suse,
             "alpine" => Ecosystem::Alpine,
+            "cpe" => Ecosystem::Cpe,
             _ => return None,
         };
         Some(eco)
@@ -139,6 +164,7 @@ impl Ecosystem {
             | Ecosystem::OpenSuse
             | Ecosystem::Suse => VersionScheme::Rpm,
             Ecosystem::Alpine => VersionScheme::Apk,
+            Ecosystem::Cpe => VersionScheme::Loose,
         }
     }
 
@@ -160,7 +186,8 @@ impl Ecosystem {
     /// Normalises a package name so that names which the ecosystem treats as the same compare equal.
     ///
     /// PyPI follows PEP 503 (lower case, runs of `-`, `_`, `.` become one `-`); registries that are
-    /// case-insensitive are lower-cased; Go module paths and Maven coordinates keep their case.
+    /// case-insensitive are lower-cased; Go module paths and Maven coordinates keep their case. CPE
+    /// names (`vendor:product`) are lower-cased: CPE matching ignores ASCII case.
     pub fn normalize_name(self, name: &str) -> String {
         let name = name.trim();
         match self {
@@ -188,7 +215,7 @@ impl Ecosystem {
 
 impl fmt::Display for Ecosystem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.osv_name())
+        f.write_str(self.name())
     }
 }
 
@@ -203,7 +230,8 @@ pub struct EcosystemRelease {
 
 impl EcosystemRelease {
     /// Parses an OSV ecosystem string such as `PyPI`, `Debian:12`, `Alpine:v3.19`, `Ubuntu:22.04:LTS`,
-    /// `AlmaLinux:9` or `Ubuntu:Pro:18.04:LTS`. Returns `None` for ecosystems Bulwark does not match.
+    /// `AlmaLinux:9` or `Ubuntu:Pro:18.04:LTS`. Returns `None` for ecosystems Bulwark does not match,
+    /// and for `CPE`, which is not an OSV ecosystem.
     pub fn parse(raw: &str) -> Option<EcosystemRelease> {
         let raw = raw.trim();
         let (base, rest) = match raw.split_once(':') {
@@ -304,9 +332,18 @@ mod tests {
     }
 
     #[test]
-    fn osv_names_round_trip() {
+    fn names_round_trip() {
         for e in ALL_ECOSYSTEMS {
-            assert_eq!(Ecosystem::from_osv_name(e.osv_name()), Some(e));
+            assert_eq!(Ecosystem::from_name(e.name()), Some(e));
+            assert_eq!(e.to_string(), e.name());
+            match e.osv_name() {
+                Some(osv) => assert_eq!((Ecosystem::from_osv_name(osv), osv), (Some(e), e.name())),
+                None => assert_eq!(e, Ecosystem::Cpe),
+            }
         }
+        // OSV names no CPE ecosystem, so an OSV record that says `CPE` is not matched.
+        assert_eq!(Ecosystem::from_osv_name("CPE"), None);
+        assert_eq!(EcosystemRelease::parse("CPE"), None);
+        assert_eq!(Ecosystem::from_name("cpe"), Some(Ecosystem::Cpe));
     }
 }

@@ -238,7 +238,7 @@ pub fn recommendations(input: &RecommendationInput<'_>) -> Vec<Recommendation> {
                 }
                 .to_string(),
                 tags: Vec::new(),
-                ecosystem: key.ecosystem.osv_name().to_string(),
+                ecosystem: key.ecosystem.name().to_string(),
                 release: key.release.clone(),
                 installed_versions: installed.iter().map(|s| s.to_string()).collect(),
                 vulnerability_ids: acc.vulns.keys().map(|s| s.to_string()).collect(),
@@ -259,8 +259,8 @@ pub fn recommendations(input: &RecommendationInput<'_>) -> Vec<Recommendation> {
 /// (hex of each UTF-8 byte) so the id is safe in a URL path.
 pub fn recommendation_id(key: &PackageKey) -> String {
     let eco = match &key.release {
-        Some(r) => format!("{}_{}", key.ecosystem.osv_name(), r),
-        None => key.ecosystem.osv_name().to_string(),
+        Some(r) => format!("{}_{}", key.ecosystem.name(), r),
+        None => key.ecosystem.name().to_string(),
     };
     format!(
         "va-_-{}-_-{}",

@@ -33,7 +33,7 @@ impl From<InstalledPackage> for InstalledSoftware {
     fn from(p: InstalledPackage) -> InstalledSoftware {
         InstalledSoftware {
             vendor: p.ecosystem.to_string(),
-            ecosystem: p.ecosystem.ecosystem.osv_name().to_string(),
+            ecosystem: p.ecosystem.ecosystem.name().to_string(),
             release: p.ecosystem.release,
             name: p.name,
             version: p.version,

@@ -3,10 +3,11 @@
 //!
 //! The SQLite and PostgreSQL schemas have the same tables, columns and units (times are BIGINT
 //! microseconds since the Unix epoch, lists and advisory records are JSON text, an ecosystem is its
-//! OSV name with the release in a column of its own), so one codec serves both. Rows are read through
-//! [`StoredRow`], which any sqlx row whose backend decodes integers and text implements. Every decode
-//! names the table it reads, so that a row that cannot be decoded surfaces as [`StoreError::Corrupt`]
-//! pointing at the right place instead of as a generic database error.
+//! name — OSV's, or `CPE` for CPE-only software — as TEXT with the release in a column of its own),
+//! so one codec serves both. Rows are read through [`StoredRow`], which any sqlx row whose backend
+//! decodes integers and text implements. Every decode names the table it reads, so that a row that
+//! cannot be decoded surfaces as [`StoreError::Corrupt`] pointing at the right place instead of as a
+//! generic database error.
 //!
 //! The column lists here ([`DEVICE_COLUMNS`], [`PACKAGE_COLUMNS`], [`WEAKNESS_COLUMNS`]) are the
 //! columns the decoders read, for the backends' `SELECT`s; the statements themselves stay with each
@@ -239,13 +240,13 @@ pub(crate) fn device(row: &impl StoredRow) -> StoreResult<Device> {
 
 /// The `ecosystem` and `release` column values of an [`EcosystemRelease`].
 pub(crate) fn ecosystem_columns(ecosystem: &EcosystemRelease) -> (&'static str, Option<&str>) {
-    (ecosystem.ecosystem.osv_name(), ecosystem.release.as_deref())
+    (ecosystem.ecosystem.name(), ecosystem.release.as_deref())
 }
 
 /// The `ecosystem` and `release` columns back as an [`EcosystemRelease`].
 fn ecosystem_release(row: &impl StoredRow, table: &'static str) -> StoreResult<EcosystemRelease> {
     let name = row.text(table, "ecosystem")?;
-    let ecosystem = Ecosystem::from_osv_name(&name).ok_or_else(|| {
+    let ecosystem = Ecosystem::from_name(&name).ok_or_else(|| {
         corrupt(
             table,
             format!("column ecosystem: unknown ecosystem {name:?}"),

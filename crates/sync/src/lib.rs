@@ -218,14 +218,14 @@ async fn remote(
         match feed {
             Feed::Osv => {
                 for &eco in &options.ecosystems {
-                    let dest = dir.join(eco.osv_name()).join(OSV_FILE);
+                    let dest = dir.join(eco.name()).join(OSV_FILE);
                     let outcome = match sources.osv_archive(eco) {
                         Ok(url) => file_outcome(http.fetch_file(&url, &dest).await, dest),
                         Err(e) => Outcome::Failed(e),
                     };
                     report.items.push(ItemReport {
                         feed,
-                        name: format!("osv/{}", eco.osv_name()),
+                        name: format!("osv/{}", eco.name()),
                         outcome,
                     });
                 }

@@ -35,10 +35,10 @@ pub(crate) fn sync(
         match feed {
             Feed::Osv => {
                 for eco in ecosystems {
-                    let relative = Path::new(dir).join(eco.osv_name()).join(OSV_FILE);
+                    let relative = Path::new(dir).join(eco.name()).join(OSV_FILE);
                     items.push(ItemReport {
                         feed,
-                        name: format!("osv/{}", eco.osv_name()),
+                        name: format!("osv/{}", eco.name()),
                         outcome: copy_one(mirror, feed_dir, &[relative]),
                     });
                 }

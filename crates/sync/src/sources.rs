@@ -61,12 +61,16 @@ impl Sources {
     }
 
     /// The archive URL of one ecosystem; the name is one path segment, percent-encoded (`Rocky%20Linux`).
+    /// An ecosystem OSV publishes nothing for ([`Ecosystem::Cpe`]) is an invalid option.
     pub fn osv_archive(&self, ecosystem: Ecosystem) -> Result<Url, SyncError> {
+        let name = ecosystem.osv_name().ok_or_else(|| {
+            SyncError::InvalidOption(format!("OSV publishes no archive for {ecosystem}"))
+        })?;
         let mut url = parse(&self.osv)?;
         url.path_segments_mut()
             .map_err(|()| SyncError::InvalidOption(format!("{} cannot be a base URL", self.osv)))?
             .pop_if_empty()
-            .push(ecosystem.osv_name())
+            .push(name)
             .push("all.zip");
         Ok(url)
     }
@@ -91,9 +95,13 @@ fn parse(url: &str) -> Result<Url, SyncError> {
     Url::parse(url).map_err(|e| SyncError::InvalidOption(format!("{url}: {e}")))
 }
 
-/// The ecosystems downloaded by default: every ecosystem Bulwark matches.
+/// The ecosystems downloaded by default: every ecosystem Bulwark matches that OSV publishes an archive
+/// for (so not [`Ecosystem::Cpe`], which only NVD's CPE configurations judge).
 pub fn default_ecosystems() -> Vec<Ecosystem> {
-    ALL_ECOSYSTEMS.to_vec()
+    ALL_ECOSYSTEMS
+        .into_iter()
+        .filter(|e| e.osv_name().is_some())
+        .collect()
 }
 
 #[cfg(test)]
@@ -118,6 +126,16 @@ mod tests {
             local.osv_archive(Ecosystem::PyPI).unwrap().as_str(),
             "http://127.0.0.1:9/osv/PyPI/all.zip"
         );
+    }
+
+    #[test]
+    fn cpe_only_software_has_no_osv_archive() {
+        assert!(!default_ecosystems().contains(&Ecosystem::Cpe));
+        assert_eq!(default_ecosystems().len(), ALL_ECOSYSTEMS.len() - 1);
+        assert!(matches!(
+            OFFICIAL.osv_archive(Ecosystem::Cpe),
+            Err(SyncError::InvalidOption(m)) if m == "OSV publishes no archive for CPE"
+        ));
     }
 
     #[test]
