@@ -6,6 +6,7 @@
 
 pub mod advisory;
 pub mod agent;
+pub mod audit;
 pub mod config;
 pub mod context;
 pub mod cpe;
@@ -13,15 +14,19 @@ pub mod cpe_index;
 pub mod cvss;
 pub mod device;
 pub mod ecosystem;
+pub mod exception;
 pub mod exposure;
 pub mod group;
+pub mod identity;
 pub mod inventory;
 pub mod matching;
 pub mod recommendation;
+pub mod remediation;
 pub mod scan;
 pub mod score;
 pub mod threat;
 pub mod version;
+pub mod webhook;
 
 pub use advisory::{Advisory, Affected, Event, Range, RangeKind, Severity, SeverityLevel};
 pub use device::{Clock, Device, DeviceId, DeviceInfo, SoftwareKey, SystemClock, Weakness};

@@ -52,8 +52,10 @@ pub(crate) const APPEARED: &str = "appeared";
 pub(crate) const DISAPPEARED: &str = "disappeared";
 
 /// A row of either backend, read by column name; a value that cannot be decoded is reported as
-/// corruption of `table`. These six column types are all the schema uses.
+/// corruption of `table`. These seven column types are all the schema uses.
 pub(crate) trait StoredRow {
+    /// A non-null boolean column.
+    fn boolean(&self, table: &'static str, column: &str) -> StoreResult<bool>;
     /// A non-null floating-point column.
     fn real(&self, table: &'static str, column: &str) -> StoreResult<f64>;
     /// A nullable floating-point column.
@@ -75,7 +77,12 @@ where
     for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
     for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
     for<'r> f64: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> bool: Decode<'r, R::Database> + Type<R::Database>,
 {
+    fn boolean(&self, table: &'static str, column: &str) -> StoreResult<bool> {
+        get(self, table, column)
+    }
+
     fn real(&self, table: &'static str, column: &str) -> StoreResult<f64> {
         get(self, table, column)
     }
@@ -400,13 +407,27 @@ pub(crate) fn json_text<T: serde::Serialize>(
 }
 
 /// A JSON text column back as a value.
-fn json_column<T: serde::de::DeserializeOwned>(
+pub(crate) fn json_column<T: serde::de::DeserializeOwned>(
     row: &impl StoredRow,
     table: &'static str,
     column: &str,
 ) -> StoreResult<T> {
     let text = row.text(table, column)?;
     serde_json::from_str(&text).map_err(|e| corrupt(table, format!("column {column}: {e}")))
+}
+
+/// A nullable JSON text column back as a value.
+pub(crate) fn optional_json_column<T: serde::de::DeserializeOwned>(
+    row: &impl StoredRow,
+    table: &'static str,
+    column: &str,
+) -> StoreResult<Option<T>> {
+    let Some(text) = row.optional_text(table, column)? else {
+        return Ok(None);
+    };
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|e| corrupt(table, format!("column {column}: {e}")))
 }
 
 /// An NVD record from its `record` column.

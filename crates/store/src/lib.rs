@@ -7,27 +7,38 @@
 //! database of the backend the test run chose.
 //!
 //! What does not depend on the backend is written once and used by both: `codec` converts between
-//! domain values and column values (the two schemas have the same columns and units), and `batch`
+//! domain values and column values (the two schemas have the same columns and units), `batch`
 //! decides what a write changes (the newest record per advisory id, the diff of a software set or of a
-//! device's weaknesses). The backend modules keep only what is theirs: SQL text, binding, connections,
-//! transactions and locking.
+//! device's weaknesses), and `audited` does both for the audited entities (users, tokens, exceptions,
+//! activities, webhooks, settings) and builds the audit entry that follows the chain's head. The
+//! backend modules keep only what is theirs: SQL text, binding, connections, transactions and locking.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use bulwark_core::audit::{AuditDraft, AuditEntry};
+use bulwark_core::exception::{Exception, NewException};
 use bulwark_core::group::{DeviceGroup, GroupRule};
+use bulwark_core::identity::{ApiToken, User};
+use bulwark_core::remediation::{CompletionMethod, NewTask, RemediationTask};
 use bulwark_core::score::DeviceValue;
 use bulwark_core::threat::{EpssScore, EpssSet, KevCatalog, NvdRecord};
+use bulwark_core::webhook::{Delivery, EventKind, Webhook};
 use bulwark_core::{
     Advisory, Device, DeviceId, DeviceInfo, InstalledPackage, SoftwareKey, Weakness,
 };
+pub use remediation::{
+    AuditFilter, DeliveryOutcome, ExceptionTracking, NewToken, NewUser, NewWebhook,
+};
 
+mod audited;
 mod batch;
 mod codec;
 #[cfg(test)]
 mod fixtures;
 pub mod postgres;
+pub mod remediation;
 pub mod sqlite;
 pub mod testing;
 
@@ -390,6 +401,186 @@ pub trait Store: Send + Sync {
 
     /// Every stored check, by id.
     async fn config_checks(&self) -> StoreResult<Vec<bulwark_core::config::ConfigCheck>>;
+
+    // --- Identity, exceptions, remediation activities, audit, webhooks, settings (remediation.rs). ---
+    // Every method that changes something takes the acting user's e-mail (`actor`) and the time, and
+    // appends the audit entry in the same transaction (action names in parentheses).
+
+    /// Creates a user (`user.create`); `Conflict` when the e-mail is taken.
+    async fn create_user(
+        &self,
+        user: &NewUser,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<User>;
+
+    /// Every user, by id.
+    async fn users(&self) -> StoreResult<Vec<User>>;
+
+    /// A user by normalised e-mail, with the password hash.
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<(User, Option<String>)>>;
+
+    /// Stores a token (`token.create`; the audit entry holds the token's metadata, never its digest).
+    /// `NotFound` for an unknown user; `Conflict` when a token with the digest exists.
+    async fn create_token(
+        &self,
+        token: &NewToken,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<ApiToken>;
+
+    /// The token with this digest and its user.
+    async fn token_by_digest(&self, digest: &str) -> StoreResult<Option<(ApiToken, User)>>;
+
+    /// Records that a token was used (no audit entry: it is not a change of state anyone decided);
+    /// `NotFound` when it does not exist.
+    async fn touch_token(&self, id: i64, at: DateTime<Utc>) -> StoreResult<()>;
+
+    /// A user's tokens, by id.
+    async fn tokens(&self, user_id: i64) -> StoreResult<Vec<ApiToken>>;
+
+    /// Revokes a token (`token.revoke`); `NotFound` when it does not exist, `Conflict` when it is
+    /// revoked already.
+    async fn revoke_token(&self, id: i64, actor: &str, at: DateTime<Utc>) -> StoreResult<ApiToken>;
+
+    /// Stores an exception (`exception.create`). In the same transaction, under a lock that serialises
+    /// creations on one target, it checks `bulwark_core::exception::conflicting` against the stored
+    /// exceptions at `exception.created_at`: `Conflict` naming the exception (and group) it collides with.
+    /// `Invalid` when the scope is neither global nor a non-empty list of groups. Audited at `created_at`.
+    async fn create_exception(
+        &self,
+        exception: &NewException,
+        actor: &str,
+    ) -> StoreResult<Exception>;
+
+    /// Every exception, by id.
+    async fn exceptions(&self) -> StoreResult<Vec<Exception>>;
+
+    /// One exception.
+    async fn exception(&self, id: i64) -> StoreResult<Option<Exception>>;
+
+    /// Cancels the whole exception (`groups` = `None`) or some of its device groups
+    /// (`exception.cancel`). `NotFound` for an unknown exception or group; `Conflict` when the exception
+    /// is not in effect at `at` (canceled or expired) or a named group is already canceled; `Invalid` for
+    /// groups of a global exception or an empty list.
+    async fn cancel_exception(
+        &self,
+        id: i64,
+        groups: Option<&[String]>,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Exception>;
+
+    /// Updates an exception's bookkeeping. With `action` (`exception.resurface`, `exception.expire`)
+    /// the change is audited under that name; without, it is coverage tracking and is not audited.
+    /// `void_at` cancels the exception by `system` unless it is canceled already. `NotFound`.
+    async fn track_exception(
+        &self,
+        id: i64,
+        tracking: &ExceptionTracking,
+        action: Option<&str>,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Exception>;
+
+    /// Stores a remediation activity, status Active (`remediation.create`, audited at `created_at`).
+    async fn create_task(&self, task: &NewTask, actor: &str) -> StoreResult<RemediationTask>;
+
+    /// Every remediation activity, by id.
+    async fn tasks(&self) -> StoreResult<Vec<RemediationTask>>;
+
+    /// One remediation activity.
+    async fn task(&self, id: i64) -> StoreResult<Option<RemediationTask>>;
+
+    /// Completes an activity (`remediation.complete`); `NotFound`, or `Conflict` when it is already
+    /// completed.
+    async fn complete_task(
+        &self,
+        id: i64,
+        method: CompletionMethod,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<RemediationTask>;
+
+    /// Deletes completed activities whose status changed before `before` (`remediation.purge`, one
+    /// entry per activity). Returns how many.
+    async fn purge_tasks(
+        &self,
+        before: DateTime<Utc>,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<u64>;
+
+    /// Appends an audit entry for a change recorded elsewhere (settings, imports of exceptions).
+    async fn append_audit(
+        &self,
+        draft: &AuditDraft,
+        before: Option<&str>,
+        after: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<AuditEntry>;
+
+    /// Audit entries matching the filter, oldest first; `Invalid` for a negative limit.
+    async fn audit(&self, filter: &AuditFilter) -> StoreResult<Vec<AuditEntry>>;
+
+    /// Registers a webhook (`webhook.create`; the entry never holds the secret).
+    async fn create_webhook(
+        &self,
+        webhook: &NewWebhook,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Webhook>;
+
+    /// Every webhook, by id, with its secret.
+    async fn webhooks(&self) -> StoreResult<Vec<(Webhook, String)>>;
+
+    /// Removes a webhook and all its deliveries, pending or done (`webhook.delete`); `NotFound`.
+    async fn delete_webhook(&self, id: i64, actor: &str, at: DateTime<Utc>) -> StoreResult<()>;
+
+    /// Queues one delivery of `payload` per webhook subscribed to `event`, due at `at`; `dedup_key`
+    /// (when given) makes the enqueue idempotent per webhook (an event already queued with that key is
+    /// not queued again). Returns how many were queued.
+    async fn enqueue_event(
+        &self,
+        event: EventKind,
+        payload: &str,
+        dedup_key: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<u64>;
+
+    /// Deliveries due at `now` (not delivered, not given up, next attempt ≤ now), oldest first, with
+    /// their webhook's URL and secret; at most `limit` (`Invalid` when negative). Oldest is the order
+    /// they were queued in.
+    async fn due_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<(Delivery, String, String)>>;
+
+    /// Every delivery of a webhook, by id (for the API and tests).
+    async fn deliveries(&self, webhook_id: i64) -> StoreResult<Vec<Delivery>>;
+
+    /// Records the outcome of an attempt (increments `attempts`): delivered clears the next attempt, a
+    /// failure records the error and the next attempt (`None`: given up). `NotFound`, or `Conflict` when
+    /// the delivery was delivered already.
+    async fn record_delivery(
+        &self,
+        id: i64,
+        outcome: &DeliveryOutcome,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+
+    /// A setting's JSON value.
+    async fn setting(&self, key: &str) -> StoreResult<Option<serde_json::Value>>;
+
+    /// Sets a setting (`settings.update`, before and after in the entry).
+    async fn set_setting(
+        &self,
+        key: &str,
+        value: &serde_json::Value,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
 }
 
 /// Opens the store a URL names, applying migrations: `sqlite://PATH` or `sqlite::memory:` (see

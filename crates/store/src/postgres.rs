@@ -28,6 +28,14 @@
 //!   from any number of replicas apply one after the other, as SQLite's single writer does; each one
 //!   then counts inserted, updated and unchanged records exactly, and two batches that both carry a
 //!   new id cannot collide on the primary key.
+//! * Every audited write appends its entry under a transaction-level advisory lock on the audit chain
+//!   ([`AUDIT_CHAIN_LOCK`]), taken just before the chain's head is read and held to the commit, so
+//!   entries from all replicas form one chain. It is the last lock such a transaction takes.
+//! * Exception creations take a two-key advisory lock on their kind and target
+//!   ([`EXCEPTION_TARGET_LOCK`]) before reading the stored exceptions they are checked against, so two
+//!   creations on one target apply one after the other and the second sees the first. Changes of one
+//!   exception, activity, token or webhook lock its row (`FOR UPDATE`) before checking it; settings
+//!   updates take the chain's lock first, since a missing key has no row to lock.
 //!
 //! Orders this implementation guarantees beyond the trait are those of the SQLite backend: advisories
 //! by id and devices by name (code point order, via the "C" collation); software by ecosystem, name and
@@ -46,23 +54,35 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use serde::Serialize;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Connection, Postgres, Transaction};
 
+use bulwark_core::audit::{AuditDraft, AuditEntry};
+use bulwark_core::exception::{Exception, NewException};
 use bulwark_core::group::DeviceGroup;
+use bulwark_core::identity::{ApiToken, User};
+use bulwark_core::remediation::{CompletionMethod, NewTask, RemediationTask};
 use bulwark_core::threat::{EpssSet, KevCatalog, NvdRecord};
+use bulwark_core::webhook::{Delivery, EventKind, Webhook};
 use bulwark_core::{Advisory, Device, DeviceId, DeviceInfo, InstalledPackage, Weakness};
 
+use crate::audited::{
+    self, AUDIT_COLUMNS, AUDIT_HEAD, Cancel, DELIVERY_COLUMNS, DELIVERY_SELECT, EXCEPTION_ORDER,
+    EXCEPTION_SELECT, TASK_COLUMNS, TOKEN_COLUMNS, TOKEN_USER_SELECT, TrackingColumns,
+    USER_COLUMNS, WEBHOOK_COLUMNS, action, entity,
+};
 use crate::batch::{self, AdvisoryWrite, Incoming, IncomingNvd};
 use crate::codec::{
     self, DEVICE_COLUMNS, DeviceUpdate, GROUP_COLUMNS, PACKAGE_COLUMNS, SNAPSHOT_COLUMNS,
     WEAKNESS_COLUMNS, micros,
 };
 use crate::{
-    AdvisoryUpsertStats, DetectedWeakness, DeviceGroupPatch, DevicePatch, EpssStats,
-    InventoryChange, InventoryDiff, KevDiff, NewDeviceGroup, ScoreScope, ScoreSnapshot, Store,
-    StoreError, StoreResult, StoredEpss, WeaknessDiff,
+    AdvisoryUpsertStats, AuditFilter, DeliveryOutcome, DetectedWeakness, DeviceGroupPatch,
+    DevicePatch, EpssStats, ExceptionTracking, InventoryChange, InventoryDiff, KevDiff,
+    NewDeviceGroup, NewToken, NewUser, NewWebhook, ScoreScope, ScoreSnapshot, Store, StoreError,
+    StoreResult, StoredEpss, WeaknessDiff,
 };
 use bind::{PackageColumns, Query, SoftwareKeyColumns, UNNEST_PACKAGE};
 
@@ -268,6 +288,97 @@ const INSERT_NVD: &str = "INSERT INTO nvd_records (cve_id, last_modified, record
 const UPDATE_NVD: &str = "UPDATE nvd_records AS r SET last_modified = t.last_modified, record = t.record \
      FROM UNNEST($1::text[], $2::int8[], $3::text[]) AS t(cve_id, last_modified, record) \
      WHERE r.cve_id = t.cve_id";
+
+/// The key of the transaction-level advisory lock that serialises appends to the audit trail across
+/// replicas ("bulwaud1").
+pub const AUDIT_CHAIN_LOCK: i64 = 0x6275_6c77_6175_6431;
+
+/// The first key of the two-key advisory locks that serialise exception creations per target ("bwex");
+/// the second is `hashtext` of the kind and target. Two-key locks never collide with one-key locks.
+pub const EXCEPTION_TARGET_LOCK: i32 = 0x6277_6578;
+
+/// Takes the audit chain's lock for the rest of the transaction.
+async fn lock_audit_chain(tx: &mut Transaction<'static, Postgres>) -> StoreResult<()> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(AUDIT_CHAIN_LOCK)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Appends an entry to the audit trail inside the transaction. The chain's advisory lock, taken first
+/// and held to the commit, queues every other appending transaction of any replica; each statement at
+/// READ COMMITTED reads what was committed before it, so the head read after the lock is the real head
+/// and the chain never forks. It is the last lock any audited write takes, so it cannot deadlock.
+async fn append(
+    tx: &mut Transaction<'static, Postgres>,
+    draft: AuditDraft,
+    before: Option<String>,
+    after: Option<String>,
+    at: DateTime<Utc>,
+) -> StoreResult<AuditEntry> {
+    lock_audit_chain(tx).await?;
+    let head = sqlx::query(AUDIT_HEAD).fetch_optional(&mut **tx).await?;
+    let head = head.as_ref().map(audited::audit_head).transpose()?;
+    let entry = audited::next_entry(head.as_ref(), draft, before, after, at);
+    sqlx::query(&format!(
+        "INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+    ))
+    .bind(entry.seq)
+    .bind(micros(entry.at))
+    .bind(&entry.actor)
+    .bind(&entry.action)
+    .bind(&entry.entity)
+    .bind(&entry.entity_id)
+    .bind(entry.before.as_deref())
+    .bind(entry.after.as_deref())
+    .bind(&entry.prev_hash)
+    .bind(&entry.hash)
+    .execute(&mut **tx)
+    .await?;
+    Ok(entry)
+}
+
+/// Appends the entry of a change of an entity, holding its serde form before and after.
+async fn record<T: Serialize + Sync>(
+    tx: &mut Transaction<'static, Postgres>,
+    draft: AuditDraft,
+    before: Option<&T>,
+    after: Option<&T>,
+    at: DateTime<Utc>,
+) -> StoreResult<AuditEntry> {
+    let (before, after) = audited::snapshots(before, after)?;
+    append(tx, draft, before, after, at).await
+}
+
+/// The row `sql` selects by `id` (its first parameter) inside the transaction, decoded; the error
+/// `missing` makes of the id when there is none.
+async fn load<T>(
+    tx: &mut Transaction<'static, Postgres>,
+    sql: &str,
+    id: i64,
+    decode: fn(&PgRow) -> StoreResult<T>,
+    missing: fn(i64) -> StoreError,
+) -> StoreResult<T> {
+    let row = sqlx::query(sql).bind(id).fetch_optional(&mut **tx).await?;
+    row.as_ref()
+        .map(decode)
+        .transpose()?
+        .ok_or_else(|| missing(id))
+}
+
+/// One exception with its groups, read and its row locked inside the transaction (so that changes of
+/// one exception apply one after the other); `NotFound` when it does not exist.
+async fn load_exception(
+    tx: &mut Transaction<'static, Postgres>,
+    id: i64,
+) -> StoreResult<Exception> {
+    let sql = format!("{EXCEPTION_SELECT} WHERE e.id = $1 {EXCEPTION_ORDER} FOR UPDATE OF e");
+    let rows = sqlx::query(&sql).bind(id).fetch_all(&mut **tx).await?;
+    audited::exceptions(&rows)?
+        .pop()
+        .ok_or_else(|| audited::exception_not_found(id))
+}
 
 #[async_trait]
 impl Store for PostgresStore {
@@ -993,6 +1104,566 @@ impl Store for PostgresStore {
     async fn config_checks(&self) -> StoreResult<Vec<bulwark_core::config::ConfigCheck>> {
         let query = sqlx::query("SELECT definition FROM config_checks ORDER BY check_id");
         self.read_all(query, codec::config_check).await
+    }
+
+    async fn create_user(
+        &self,
+        user: &NewUser,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<User> {
+        let mut tx = self.pool.begin().await?;
+        let sql = format!(
+            "INSERT INTO users (email, display_name, role, password_hash, created_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (email) DO NOTHING RETURNING {USER_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(&user.email)
+            .bind(&user.display_name)
+            .bind(user.role.as_str())
+            .bind(user.password_hash.as_deref())
+            .bind(micros(at))
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(row) = row else {
+            return Err(audited::email_taken(&user.email));
+        };
+        let created = audited::user(&row)?;
+        let draft = audited::draft(actor, action::USER_CREATE, entity::USER, created.id);
+        record(&mut tx, draft, None, Some(&created), at).await?;
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    async fn users(&self) -> StoreResult<Vec<User>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY id");
+        self.read_all(sqlx::query(&sql), audited::user).await
+    }
+
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<(User, Option<String>)>> {
+        let sql = format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = $1");
+        self.read_optional(sqlx::query(&sql).bind(email), audited::user_with_hash)
+            .await
+    }
+
+    async fn create_token(
+        &self,
+        token: &NewToken,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<ApiToken> {
+        let mut tx = self.pool.begin().await?;
+        let user: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE id = $1")
+            .bind(token.user_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if user.is_none() {
+            return Err(audited::user_not_found(token.user_id));
+        }
+        let sql = format!(
+            "INSERT INTO api_tokens (user_id, prefix, digest, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING {TOKEN_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(token.user_id)
+            .bind(&token.prefix)
+            .bind(&token.digest)
+            .bind(micros(at))
+            .bind(token.expires_at.map(micros))
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(audited::digest_taken)?;
+        let created = audited::token(&row)?;
+        let draft = audited::draft(actor, action::TOKEN_CREATE, entity::TOKEN, created.id);
+        record(&mut tx, draft, None, Some(&created), at).await?;
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    async fn token_by_digest(&self, digest: &str) -> StoreResult<Option<(ApiToken, User)>> {
+        let sql = format!("{TOKEN_USER_SELECT} WHERE t.digest = $1");
+        self.read_optional(sqlx::query(&sql).bind(digest), audited::token_and_user)
+            .await
+    }
+
+    async fn touch_token(&self, id: i64, at: DateTime<Utc>) -> StoreResult<()> {
+        let touched = sqlx::query("UPDATE api_tokens SET last_used_at = $2 WHERE id = $1")
+            .bind(id)
+            .bind(micros(at))
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        match touched {
+            0 => Err(audited::token_not_found(id)),
+            _ => Ok(()),
+        }
+    }
+
+    async fn tokens(&self, user_id: i64) -> StoreResult<Vec<ApiToken>> {
+        let sql = format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE user_id = $1 ORDER BY id");
+        self.read_all(sqlx::query(&sql).bind(user_id), audited::token)
+            .await
+    }
+
+    async fn revoke_token(&self, id: i64, actor: &str, at: DateTime<Utc>) -> StoreResult<ApiToken> {
+        let mut tx = self.pool.begin().await?;
+        let sql = format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE id = $1 FOR UPDATE");
+        let before = load(&mut tx, &sql, id, audited::token, audited::token_not_found).await?;
+        audited::check_revocable(&before)?;
+        let sql = format!(
+            "UPDATE api_tokens SET revoked_at = $2 WHERE id = $1 RETURNING {TOKEN_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .bind(micros(at))
+            .fetch_one(&mut *tx)
+            .await?;
+        let after = audited::token(&row)?;
+        let draft = audited::draft(actor, action::TOKEN_REVOKE, entity::TOKEN, id);
+        record(&mut tx, draft, Some(&before), Some(&after), at).await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    async fn create_exception(
+        &self,
+        exception: &NewException,
+        actor: &str,
+    ) -> StoreResult<Exception> {
+        let groups = audited::new_exception_groups(exception)?;
+        // The target's lock, held to the commit, queues every other creation on this target (from any
+        // replica) until this one is committed, so the check below sees it.
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+            .bind(EXCEPTION_TARGET_LOCK)
+            .bind(format!("{}:{}", exception.kind.as_str(), exception.target))
+            .execute(&mut *tx)
+            .await?;
+        let sql =
+            format!("{EXCEPTION_SELECT} WHERE e.kind = $1 AND e.target = $2 {EXCEPTION_ORDER}");
+        let rows = sqlx::query(&sql)
+            .bind(exception.kind.as_str())
+            .bind(&exception.target)
+            .fetch_all(&mut *tx)
+            .await?;
+        audited::check_no_conflict(&audited::exceptions(&rows)?, exception)?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO exceptions (kind, target, justification, context, global, created_by, \
+             created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        )
+        .bind(exception.kind.as_str())
+        .bind(&exception.target)
+        .bind(exception.justification.as_str())
+        .bind(&exception.context)
+        .bind(exception.global)
+        .bind(&exception.created_by)
+        .bind(micros(exception.created_at))
+        .bind(micros(exception.expires_at))
+        .fetch_one(&mut *tx)
+        .await?;
+        for group in &groups {
+            sqlx::query("INSERT INTO exception_groups (exception_id, group_name) VALUES ($1, $2)")
+                .bind(id)
+                .bind(group)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let created = load_exception(&mut tx, id).await?;
+        let draft = audited::draft(actor, action::EXCEPTION_CREATE, entity::EXCEPTION, id);
+        record(&mut tx, draft, None, Some(&created), exception.created_at).await?;
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    async fn exceptions(&self) -> StoreResult<Vec<Exception>> {
+        let sql = format!("{EXCEPTION_SELECT} {EXCEPTION_ORDER}");
+        let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
+        audited::exceptions(&rows)
+    }
+
+    async fn exception(&self, id: i64) -> StoreResult<Option<Exception>> {
+        let sql = format!("{EXCEPTION_SELECT} WHERE e.id = $1 {EXCEPTION_ORDER}");
+        let rows = sqlx::query(&sql).bind(id).fetch_all(&self.pool).await?;
+        Ok(audited::exceptions(&rows)?.pop())
+    }
+
+    async fn cancel_exception(
+        &self,
+        id: i64,
+        groups: Option<&[String]>,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Exception> {
+        let mut tx = self.pool.begin().await?;
+        let before = load_exception(&mut tx, id).await?;
+        match audited::plan_cancel(&before, groups, at)? {
+            Cancel::Whole => {
+                sqlx::query(
+                    "UPDATE exceptions SET canceled_by = $2, canceled_at = $3 WHERE id = $1",
+                )
+                .bind(id)
+                .bind(actor)
+                .bind(micros(at))
+                .execute(&mut *tx)
+                .await?;
+            }
+            Cancel::Groups(names) => {
+                for name in &names {
+                    sqlx::query(
+                        "UPDATE exception_groups SET canceled_by = $3, canceled_at = $4 \
+                         WHERE exception_id = $1 AND group_name = $2",
+                    )
+                    .bind(id)
+                    .bind(name)
+                    .bind(actor)
+                    .bind(micros(at))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+        }
+        let after = load_exception(&mut tx, id).await?;
+        let draft = audited::draft(actor, action::EXCEPTION_CANCEL, entity::EXCEPTION, id);
+        record(&mut tx, draft, Some(&before), Some(&after), at).await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    async fn track_exception(
+        &self,
+        id: i64,
+        tracking: &ExceptionTracking,
+        action: Option<&str>,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Exception> {
+        let mut tx = self.pool.begin().await?;
+        let before = load_exception(&mut tx, id).await?;
+        let columns = TrackingColumns::new(&audited::track(&before, tracking))?;
+        sqlx::query(
+            "UPDATE exceptions SET review = $2, baseline = $3, last_covered_at = $4, \
+             expiry_recorded_at = $5, canceled_by = $6, canceled_at = $7 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(columns.review)
+        .bind(columns.baseline)
+        .bind(columns.last_covered_at)
+        .bind(columns.expiry_recorded_at)
+        .bind(columns.canceled_by)
+        .bind(columns.canceled_at)
+        .execute(&mut *tx)
+        .await?;
+        let after = load_exception(&mut tx, id).await?;
+        if let Some(action) = action {
+            let draft = audited::draft(actor, action, entity::EXCEPTION, id);
+            record(&mut tx, draft, Some(&before), Some(&after), at).await?;
+        }
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    async fn create_task(&self, task: &NewTask, actor: &str) -> StoreResult<RemediationTask> {
+        let fields = audited::task_fields_json(task)?;
+        let mut tx = self.pool.begin().await?;
+        let sql = format!(
+            "INSERT INTO remediation_tasks (recommendation_id, fields, status, status_last_modified_on) \
+             VALUES ($1, $2, 'Active', $3) RETURNING {TASK_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(&task.recommendation_id)
+            .bind(fields)
+            .bind(micros(task.created_at))
+            .fetch_one(&mut *tx)
+            .await?;
+        let created = audited::task(&row)?;
+        let draft = audited::draft(actor, action::TASK_CREATE, entity::TASK, created.id);
+        record(&mut tx, draft, None, Some(&created), task.created_at).await?;
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    async fn tasks(&self) -> StoreResult<Vec<RemediationTask>> {
+        let sql = format!("SELECT {TASK_COLUMNS} FROM remediation_tasks ORDER BY id");
+        self.read_all(sqlx::query(&sql), audited::task).await
+    }
+
+    async fn task(&self, id: i64) -> StoreResult<Option<RemediationTask>> {
+        let sql = format!("SELECT {TASK_COLUMNS} FROM remediation_tasks WHERE id = $1");
+        self.read_optional(sqlx::query(&sql).bind(id), audited::task)
+            .await
+    }
+
+    async fn complete_task(
+        &self,
+        id: i64,
+        method: CompletionMethod,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<RemediationTask> {
+        let mut tx = self.pool.begin().await?;
+        let sql = format!("SELECT {TASK_COLUMNS} FROM remediation_tasks WHERE id = $1 FOR UPDATE");
+        let before = load(&mut tx, &sql, id, audited::task, audited::task_not_found).await?;
+        audited::check_completable(&before)?;
+        let sql = format!(
+            "UPDATE remediation_tasks SET status = 'Completed', status_last_modified_on = $2, \
+             completion_method = $3, completer_email = $4 WHERE id = $1 RETURNING {TASK_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .bind(micros(at))
+            .bind(method.as_str())
+            .bind(actor)
+            .fetch_one(&mut *tx)
+            .await?;
+        let after = audited::task(&row)?;
+        let draft = audited::draft(actor, action::TASK_COMPLETE, entity::TASK, id);
+        record(&mut tx, draft, Some(&before), Some(&after), at).await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    async fn purge_tasks(
+        &self,
+        before: DateTime<Utc>,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        let mut tx = self.pool.begin().await?;
+        let sql = format!(
+            "SELECT {TASK_COLUMNS} FROM remediation_tasks \
+             WHERE status = 'Completed' AND status_last_modified_on < $1 ORDER BY id FOR UPDATE"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(micros(before))
+            .fetch_all(&mut *tx)
+            .await?;
+        let purged = rows
+            .iter()
+            .map(audited::task)
+            .collect::<StoreResult<Vec<_>>>()?;
+        for task in &purged {
+            sqlx::query("DELETE FROM remediation_tasks WHERE id = $1")
+                .bind(task.id)
+                .execute(&mut *tx)
+                .await?;
+            let draft = audited::draft(actor, action::TASK_PURGE, entity::TASK, task.id);
+            record(&mut tx, draft, Some(task), None, at).await?;
+        }
+        tx.commit().await?;
+        Ok(purged.len() as u64)
+    }
+
+    async fn append_audit(
+        &self,
+        draft: &AuditDraft,
+        before: Option<&str>,
+        after: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<AuditEntry> {
+        let mut tx = self.pool.begin().await?;
+        let (before, after) = (before.map(str::to_string), after.map(str::to_string));
+        let entry = append(&mut tx, draft.clone(), before, after, at).await?;
+        tx.commit().await?;
+        Ok(entry)
+    }
+
+    async fn audit(&self, filter: &AuditFilter) -> StoreResult<Vec<AuditEntry>> {
+        let limit = audited::audit_limit(filter)?;
+        let sql = format!(
+            "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE ($1::text IS NULL OR entity = $1) \
+             AND ($2::text IS NULL OR entity_id = $2) AND ($3::text IS NULL OR actor = $3) \
+             AND seq > COALESCE($4::int8, 0) ORDER BY seq LIMIT $5::int8"
+        );
+        let query = sqlx::query(&sql)
+            .bind(filter.entity.as_deref())
+            .bind(filter.entity_id.as_deref())
+            .bind(filter.actor.as_deref())
+            .bind(filter.after_seq)
+            .bind(limit);
+        self.read_all(query, audited::audit_entry).await
+    }
+
+    async fn create_webhook(
+        &self,
+        webhook: &NewWebhook,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Webhook> {
+        let events = audited::events_json(&webhook.events)?;
+        let mut tx = self.pool.begin().await?;
+        let sql = format!(
+            "INSERT INTO webhooks (url, secret, events, created_at) VALUES ($1, $2, $3, $4) \
+             RETURNING {WEBHOOK_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(&webhook.url)
+            .bind(&webhook.secret)
+            .bind(events)
+            .bind(micros(at))
+            .fetch_one(&mut *tx)
+            .await?;
+        let (created, _secret) = audited::webhook(&row)?;
+        let draft = audited::draft(actor, action::WEBHOOK_CREATE, entity::WEBHOOK, created.id);
+        record(&mut tx, draft, None, Some(&created), at).await?;
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    async fn webhooks(&self) -> StoreResult<Vec<(Webhook, String)>> {
+        let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks ORDER BY id");
+        self.read_all(sqlx::query(&sql), audited::webhook).await
+    }
+
+    async fn delete_webhook(&self, id: i64, actor: &str, at: DateTime<Utc>) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = $1 FOR UPDATE");
+        let (before, _secret) = load(
+            &mut tx,
+            &sql,
+            id,
+            audited::webhook,
+            audited::webhook_not_found,
+        )
+        .await?;
+        sqlx::query("DELETE FROM webhook_deliveries WHERE webhook_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM webhooks WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let draft = audited::draft(actor, action::WEBHOOK_DELETE, entity::WEBHOOK, id);
+        record(&mut tx, draft, Some(&before), None, at).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn enqueue_event(
+        &self,
+        event: EventKind,
+        payload: &str,
+        dedup_key: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        let mut tx = self.pool.begin().await?;
+        let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks ORDER BY id");
+        let rows = sqlx::query(&sql).fetch_all(&mut *tx).await?;
+        let mut queued = 0;
+        for row in &rows {
+            let (webhook, _secret) = audited::webhook(row)?;
+            if !audited::subscribed(&webhook.events, event) {
+                continue;
+            }
+            queued += sqlx::query(
+                "INSERT INTO webhook_deliveries (webhook_id, event, payload, dedup_key, attempts, \
+                 next_attempt_at, created_at) VALUES ($1, $2, $3, $4, 0, $5, $5) \
+                 ON CONFLICT (webhook_id, dedup_key) DO NOTHING",
+            )
+            .bind(webhook.id)
+            .bind(event.as_str())
+            .bind(payload)
+            .bind(dedup_key)
+            .bind(micros(at))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        }
+        tx.commit().await?;
+        Ok(queued)
+    }
+
+    async fn due_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<(Delivery, String, String)>> {
+        let limit = audited::limit("delivery limit", Some(limit))?;
+        let sql = format!(
+            "{DELIVERY_SELECT} WHERE d.delivered_at IS NULL AND d.next_attempt_at IS NOT NULL \
+             AND d.next_attempt_at <= $1 ORDER BY d.id LIMIT $2"
+        );
+        let query = sqlx::query(&sql).bind(micros(now)).bind(limit);
+        self.read_all(query, audited::due_delivery).await
+    }
+
+    async fn deliveries(&self, webhook_id: i64) -> StoreResult<Vec<Delivery>> {
+        let sql = format!(
+            "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE webhook_id = $1 ORDER BY id"
+        );
+        self.read_all(sqlx::query(&sql).bind(webhook_id), audited::delivery)
+            .await
+    }
+
+    async fn record_delivery(
+        &self,
+        id: i64,
+        outcome: &DeliveryOutcome,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        let query = match outcome {
+            DeliveryOutcome::Delivered => sqlx::query(
+                "UPDATE webhook_deliveries SET attempts = attempts + 1, delivered_at = $2, \
+                 next_attempt_at = NULL WHERE id = $1 AND delivered_at IS NULL",
+            )
+            .bind(id)
+            .bind(micros(at)),
+            DeliveryOutcome::Failed { error, retry_at } => sqlx::query(
+                "UPDATE webhook_deliveries SET attempts = attempts + 1, last_error = $2, \
+                 next_attempt_at = $3 WHERE id = $1 AND delivered_at IS NULL",
+            )
+            .bind(id)
+            .bind(error.as_str())
+            .bind(retry_at.map(micros)),
+        };
+        if query.execute(&mut *tx).await?.rows_affected() == 0 {
+            let delivered: Option<bool> = sqlx::query_scalar(
+                "SELECT delivered_at IS NOT NULL FROM webhook_deliveries WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            return Err(audited::delivery_not_recordable(id, delivered));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn setting(&self, key: &str) -> StoreResult<Option<serde_json::Value>> {
+        let query = sqlx::query("SELECT value FROM settings WHERE key = $1").bind(key);
+        self.read_optional(query, audited::setting).await
+    }
+
+    async fn set_setting(
+        &self,
+        key: &str,
+        value: &serde_json::Value,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let after = codec::json_text("settings", value)?;
+        let mut tx = self.pool.begin().await?;
+        // A missing key has no row to lock: the chain's lock (taken again by `append`, which is
+        // harmless within one transaction) serialises the updates, so `before` is the value replaced.
+        lock_audit_chain(&mut tx).await?;
+        let before: Option<String> =
+            sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+                .bind(key)
+                .fetch_optional(&mut *tx)
+                .await?;
+        sqlx::query(
+            "INSERT INTO settings (key, value) VALUES ($1, $2) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(key)
+        .bind(&after)
+        .execute(&mut *tx)
+        .await?;
+        let draft = audited::draft(actor, action::SETTINGS_UPDATE, entity::SETTINGS, key);
+        append(&mut tx, draft, before, Some(after), at).await?;
+        tx.commit().await?;
+        Ok(())
     }
 }
 
