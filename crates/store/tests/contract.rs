@@ -1130,6 +1130,45 @@ async fn unicode_and_huge_strings_round_trip(store: Arc<dyn Store>) {
     assert_eq!(store.advisory(&big.id).await.unwrap(), Some(big));
 }
 
+/// CPE-only software (ecosystem `CPE`, named `vendor:product`) is stored as text like any ecosystem
+/// and read back the same: in the software set, its history and the weaknesses NVD's ranges find.
+async fn cpe_only_software_round_trips(store: Arc<dyn Store>) {
+    let device = new_device(&store, "struts-app").await;
+    let cpe_only = EcosystemRelease::new(bulwark_core::Ecosystem::Cpe, None);
+    let package = InstalledPackage {
+        cpe: Some("cpe:2.3:a:apache:struts:2.3.5:*:*:*:*:*:*:*".to_string()),
+        ..InstalledPackage::new(cpe_only.clone(), "apache:struts", "2.3.5")
+    };
+    store
+        .replace_inventory(device.id, slice::from_ref(&package), at(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.device_software(device.id).await.unwrap(),
+        slice::from_ref(&package)
+    );
+    assert_eq!(
+        store.inventory_history(device.id).await.unwrap()[0].package,
+        package
+    );
+    let software = SoftwareKey {
+        ecosystem: cpe_only,
+        name: "apache:struts".to_string(),
+        version: "2.3.5".to_string(),
+    };
+    let weakness = detected(&software, "CVE-2017-5638", &["NVD:CVE-2017-5638"]);
+    store
+        .replace_weaknesses(device.id, &[weakness], at(1))
+        .await
+        .unwrap();
+    let open = store.open_weaknesses().await.unwrap();
+    assert_eq!(open.len(), 1);
+    assert_eq!(
+        (&open[0].software, open[0].software.ecosystem.to_string()),
+        (&software, "CPE".to_string())
+    );
+}
+
 /// The store answers a health check.
 async fn ping_answers(store: Arc<dyn Store>) {
     store.ping().await.unwrap();
@@ -1726,6 +1765,1122 @@ async fn config_checks_are_upserted_by_id(store: Arc<dyn Store>) {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Identity, exceptions, remediation activities, the audit trail, webhooks and settings.
+
+use bulwark_core::audit::{AuditDraft, AuditEntry, verify};
+use bulwark_core::exception::{
+    CoverageFacts, Exception, ExceptionStatus, Justification, NewException, ReviewMark, TargetKind,
+};
+use bulwark_core::identity::{ApiToken, Role, User, token_digest};
+use bulwark_core::remediation::{CompletionMethod, NewTask, Priority, TaskStatus};
+use bulwark_core::webhook::EventKind;
+use bulwark_store::{
+    AuditFilter, DeliveryOutcome, ExceptionTracking, NewToken, NewUser, NewWebhook,
+};
+
+/// The acting user of the changes in these checks.
+const ANA: &str = "ana@example.org";
+
+/// A day in seconds, for [`at`].
+const DAY: i64 = 86_400;
+
+fn new_user(email: &str, role: Role) -> NewUser {
+    NewUser {
+        email: email.to_string(),
+        display_name: format!("User {email}"),
+        role,
+        password_hash: Some(format!("$argon2id$v=19$m=19456,t=2,p=1$hash-of-{email}")),
+    }
+}
+
+fn new_token(user_id: i64, token: &str, expires_at: Option<DateTime<Utc>>) -> NewToken {
+    NewToken {
+        user_id,
+        prefix: token[..8].to_string(),
+        digest: token_digest(token),
+        expires_at,
+    }
+}
+
+/// A 30-day exception on a recommendation created at `at(secs)`: global when `groups` is empty.
+fn new_exception(target: &str, groups: &[&str], secs: i64) -> NewException {
+    NewException {
+        kind: TargetKind::Recommendation,
+        target: target.to_string(),
+        justification: Justification::RiskAccepted,
+        context: "accepted by the CISO".to_string(),
+        global: groups.is_empty(),
+        groups: groups.iter().map(|g| g.to_string()).collect(),
+        created_by: ANA.to_string(),
+        created_at: at(secs),
+        expires_at: at(secs + 30 * DAY),
+    }
+}
+
+fn new_task(recommendation: &str, secs: i64) -> NewTask {
+    NewTask {
+        recommendation_id: recommendation.to_string(),
+        title: format!("Update {recommendation}"),
+        description: "Fix it".to_string(),
+        related_component: "django".to_string(),
+        recommended_version: Some("4.2.16".to_string()),
+        priority: Priority::High,
+        due_on: Some(at(secs + 7 * DAY)),
+        notes: "before the audit".to_string(),
+        groups: vec!["web".to_string()],
+        target_devices: vec![1, 2],
+        created_by: ANA.to_string(),
+        created_at: at(secs),
+    }
+}
+
+/// The whole audit trail.
+async fn trail(store: &Arc<dyn Store>) -> Vec<AuditEntry> {
+    store.audit(&AuditFilter::default()).await.unwrap()
+}
+
+/// The (action, entity, entity id) of each entry.
+fn actions(entries: &[AuditEntry]) -> Vec<(String, String, String)> {
+    entries
+        .iter()
+        .map(|e| (e.action.clone(), e.entity.clone(), e.entity_id.clone()))
+        .collect()
+}
+
+fn act(action: &str, entity: &str, id: impl ToString) -> (String, String, String) {
+    (action.to_string(), entity.to_string(), id.to_string())
+}
+
+/// An entry's before or after JSON as a value of the entity's type.
+fn parsed<T: serde::de::DeserializeOwned>(json: Option<&str>) -> T {
+    serde_json::from_str(json.expect("the entry holds the entity")).expect("the entity's JSON")
+}
+
+fn expect_conflict<T: std::fmt::Debug>(result: Result<T, StoreError>, message: &str) {
+    match result {
+        Err(StoreError::Conflict(m)) => assert_eq!(m, message),
+        other => panic!("expected Conflict({message:?}), got {other:?}"),
+    }
+}
+
+fn expect_not_found<T: std::fmt::Debug>(result: Result<T, StoreError>, message: &str) {
+    match result {
+        Err(StoreError::NotFound(m)) => assert_eq!(m, message),
+        other => panic!("expected NotFound({message:?}), got {other:?}"),
+    }
+}
+
+fn expect_invalid<T: std::fmt::Debug>(result: Result<T, StoreError>) {
+    assert!(
+        matches!(result, Err(StoreError::Invalid { .. })),
+        "expected Invalid, got {result:?}"
+    );
+}
+
+/// Users are unique by e-mail and found by it with their password hash; creation is audited without it.
+async fn users_are_unique_by_email(store: Arc<dyn Store>) {
+    let ana = store
+        .create_user(&new_user(ANA, Role::Admin), "system", at(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        (ana.email.as_str(), ana.role, ana.created_at),
+        (ANA, Role::Admin, at(1))
+    );
+    let mut bo = new_user("bo@example.org", Role::Viewer);
+    bo.password_hash = None;
+    let bo = store.create_user(&bo, ANA, at(2)).await.unwrap();
+    expect_conflict(
+        store
+            .create_user(&new_user(ANA, Role::Viewer), ANA, at(3))
+            .await,
+        "a user with the e-mail ana@example.org exists",
+    );
+    assert_eq!(store.users().await.unwrap(), vec![ana.clone(), bo.clone()]);
+    let (found, hash) = store.user_by_email(ANA).await.unwrap().unwrap();
+    assert_eq!(found, ana);
+    assert_eq!(
+        hash.as_deref(),
+        Some("$argon2id$v=19$m=19456,t=2,p=1$hash-of-ana@example.org")
+    );
+    assert_eq!(
+        store.user_by_email("bo@example.org").await.unwrap(),
+        Some((bo.clone(), None))
+    );
+    assert_eq!(
+        store.user_by_email("nobody@example.org").await.unwrap(),
+        None
+    );
+
+    let entries = trail(&store).await;
+    assert_eq!(
+        actions(&entries),
+        [
+            act("user.create", "user", ana.id),
+            act("user.create", "user", bo.id)
+        ]
+    );
+    assert_eq!(
+        (entries[0].actor.as_str(), entries[0].at),
+        ("system", at(1))
+    );
+    assert_eq!(entries[0].before, None);
+    assert_eq!(parsed::<User>(entries[0].after.as_deref()), ana);
+    assert!(!entries[0].after.as_deref().unwrap().contains("argon2"));
+}
+
+/// Tokens are found by digest with their user, touched, listed and revoked once; expiry is only
+/// recorded (the caller decides what an expired token may do).
+async fn tokens_are_found_touched_and_revoked(store: Arc<dyn Store>) {
+    let ana = store
+        .create_user(&new_user(ANA, Role::Analyst), "system", at(0))
+        .await
+        .unwrap();
+    let secret = "bwk_0123456789abcdef0123456789abcdef";
+    let token = store
+        .create_token(&new_token(ana.id, secret, Some(at(10))), ANA, at(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        token,
+        ApiToken {
+            id: token.id,
+            user_id: ana.id,
+            prefix: "bwk_0123".into(),
+            created_at: at(1),
+            expires_at: Some(at(10)),
+            last_used_at: None,
+            revoked_at: None,
+        }
+    );
+    let forever = store
+        .create_token(&new_token(ana.id, "bwk_forever-forever", None), ANA, at(2))
+        .await
+        .unwrap();
+    expect_not_found(
+        store
+            .create_token(&new_token(999, "bwk_nobody-nobody", None), ANA, at(2))
+            .await,
+        "user 999",
+    );
+    expect_conflict(
+        store
+            .create_token(&new_token(ana.id, secret, None), ANA, at(2))
+            .await,
+        "a token with this digest exists",
+    );
+
+    let (found, user) = store
+        .token_by_digest(&token_digest(secret))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((found, user), (token.clone(), ana.clone()));
+    assert_eq!(
+        store
+            .token_by_digest(&token_digest("bwk_other"))
+            .await
+            .unwrap(),
+        None
+    );
+    // An expired token is still found: whether it may act is the caller's decision.
+    assert!(!token.valid_at(at(10)));
+
+    store.touch_token(token.id, at(5)).await.unwrap();
+    expect_not_found(store.touch_token(999, at(5)).await, "token 999");
+    let touched = store.tokens(ana.id).await.unwrap();
+    assert_eq!(touched.len(), 2);
+    assert_eq!(touched[0].last_used_at, Some(at(5)));
+    assert_eq!(touched[1], forever);
+    assert_eq!(store.tokens(999).await.unwrap(), vec![]);
+
+    let revoked = store.revoke_token(token.id, ANA, at(6)).await.unwrap();
+    assert_eq!(revoked.revoked_at, Some(at(6)));
+    assert!(!revoked.valid_at(at(6)));
+    expect_conflict(
+        store.revoke_token(token.id, ANA, at(7)).await,
+        &format!(
+            "token {} was already revoked at {}",
+            token.id,
+            at(6).to_rfc3339()
+        ),
+    );
+    expect_not_found(store.revoke_token(999, ANA, at(7)).await, "token 999");
+
+    let entries = trail(&store).await;
+    assert_eq!(
+        actions(&entries)[1..],
+        [
+            act("token.create", "token", token.id),
+            act("token.create", "token", forever.id),
+            act("token.revoke", "token", token.id),
+        ]
+    );
+    assert_eq!(
+        parsed::<ApiToken>(entries[3].before.as_deref()).last_used_at,
+        Some(at(5))
+    );
+    assert_eq!(parsed::<ApiToken>(entries[3].after.as_deref()), revoked);
+    let digest = token_digest(secret);
+    assert!(entries.iter().all(|e| {
+        !e.before.as_deref().unwrap_or("").contains(&digest)
+            && !e.after.as_deref().unwrap_or("").contains(&digest)
+    }));
+}
+
+/// A new exception conflicts only with one in effect on the same target whose scope overlaps; a global
+/// and a device-group exception on one target do not conflict.
+async fn exceptions_conflict_only_on_overlapping_scopes(store: Arc<dyn Store>) {
+    let rec = "va-_-PyPI-_-django";
+    let web = store
+        .create_exception(&new_exception(rec, &["web", "db"], 0), ANA)
+        .await
+        .unwrap();
+    assert_eq!(web.target, rec);
+    assert_eq!(
+        web.groups
+            .iter()
+            .map(|g| g.name.as_str())
+            .collect::<Vec<_>>(),
+        ["db", "web"]
+    );
+    assert!(!web.global);
+    assert_eq!(web.status_at(at(1)), ExceptionStatus::InEffect);
+
+    expect_conflict(
+        store
+            .create_exception(&new_exception(rec, &["lab", "web"], 10), ANA)
+            .await,
+        &format!(
+            "exception {} is already in effect for device group web on {rec}",
+            web.id
+        ),
+    );
+    let lab = store
+        .create_exception(&new_exception(rec, &["lab"], 10), ANA)
+        .await
+        .unwrap();
+    let global = store
+        .create_exception(&new_exception(rec, &[], 20), ANA)
+        .await
+        .unwrap();
+    assert!(global.global && global.groups.is_empty());
+    expect_conflict(
+        store
+            .create_exception(&new_exception(rec, &[], 30), ANA)
+            .await,
+        &format!(
+            "a global exception {} is already in effect on {rec}",
+            global.id
+        ),
+    );
+    // Another target, or the same id as a CVE, is another target.
+    let other = store
+        .create_exception(&new_exception("va-_-npm-_-lodash", &["web"], 30), ANA)
+        .await
+        .unwrap();
+    let mut cve = new_exception(rec, &["web"], 30);
+    cve.kind = TargetKind::Cve;
+    cve.justification = Justification::FalsePositive;
+    let cve = store.create_exception(&cve, ANA).await.unwrap();
+    assert_eq!(cve.kind, TargetKind::Cve);
+    // Once the first one has expired, its groups are free again.
+    let again = store
+        .create_exception(&new_exception(rec, &["web"], 30 * DAY), ANA)
+        .await
+        .unwrap();
+    // A scope that is neither global nor a list of groups is refused.
+    let mut neither = new_exception("va-_-npm-_-x", &["web"], 0);
+    neither.groups.clear();
+    expect_invalid(store.create_exception(&neither, ANA).await);
+    let mut both = new_exception("va-_-npm-_-x", &["web"], 0);
+    both.global = true;
+    expect_invalid(store.create_exception(&both, ANA).await);
+
+    let all = store.exceptions().await.unwrap();
+    let ids: Vec<i64> = all.iter().map(|e| e.id).collect();
+    assert_eq!(ids, [web.id, lab.id, global.id, other.id, cve.id, again.id]);
+    assert_eq!(all[0], web);
+    assert_eq!(store.exception(global.id).await.unwrap(), Some(global));
+    assert_eq!(store.exception(999).await.unwrap(), None);
+    let created = trail(&store).await;
+    assert_eq!(created.len(), 6);
+    assert!(created.iter().all(|e| e.action == "exception.create"));
+    assert_eq!(parsed::<Exception>(created[0].after.as_deref()), web);
+    assert_eq!(created[0].at, at(0));
+}
+
+/// Two creations of overlapping exceptions at the same time: exactly one is stored, the other is a
+/// conflict, for device-group and for global exceptions alike.
+async fn concurrent_exceptions_one_wins(store: Arc<dyn Store>) {
+    for round in 0..5 {
+        let target = format!("va-_-PyPI-_-package-{round}");
+        let groups: &[&str] = if round % 2 == 0 { &["web"] } else { &[] };
+        let a = new_exception(&target, groups, round);
+        let b = new_exception(&target, groups, round);
+        let (x, y) = tokio::join!(
+            store.create_exception(&a, ANA),
+            store.create_exception(&b, "bo@example.org"),
+        );
+        let conflicts = [&x, &y]
+            .iter()
+            .filter(|r| matches!(r, Err(StoreError::Conflict(_))))
+            .count();
+        let stored = [&x, &y].iter().filter(|r| r.is_ok()).count();
+        assert_eq!((stored, conflicts), (1, 1), "round {round}: {x:?} {y:?}");
+    }
+    assert_eq!(store.exceptions().await.unwrap().len(), 5);
+    assert_eq!(verify(&trail(&store).await), Ok(5));
+}
+
+/// An exception is canceled whole or one device group at a time; what is no longer in effect cannot
+/// be canceled again, and a global exception has no groups to cancel.
+async fn exceptions_are_canceled_whole_or_by_group(store: Arc<dyn Store>) {
+    let rec = "va-_-PyPI-_-django";
+    let e = store
+        .create_exception(&new_exception(rec, &["db", "web"], 0), ANA)
+        .await
+        .unwrap();
+    let web_only = [String::from("web")];
+    let after = store
+        .cancel_exception(e.id, Some(&web_only), "bo@example.org", at(10))
+        .await
+        .unwrap();
+    assert_eq!(after.status_at(at(10)), ExceptionStatus::InEffect);
+    assert_eq!(after.groups_in_effect(at(10)), ["db"]);
+    assert_eq!(
+        after.groups[1].canceled_by.as_deref(),
+        Some("bo@example.org")
+    );
+    assert_eq!(after.groups[1].canceled_at, Some(at(10)));
+    assert_eq!(store.exception(e.id).await.unwrap(), Some(after.clone()));
+    // The canceled group is free for a new exception.
+    store
+        .create_exception(&new_exception(rec, &["web"], 20), ANA)
+        .await
+        .unwrap();
+    expect_conflict(
+        store
+            .cancel_exception(e.id, Some(&web_only), ANA, at(30))
+            .await,
+        &format!("device group web of exception {} is already canceled", e.id),
+    );
+    expect_not_found(
+        store
+            .cancel_exception(e.id, Some(&["lab".to_string()]), ANA, at(30))
+            .await,
+        &format!("exception {} has no device group lab", e.id),
+    );
+    expect_invalid(store.cancel_exception(e.id, Some(&[]), ANA, at(30)).await);
+    expect_not_found(
+        store.cancel_exception(999, None, ANA, at(30)).await,
+        "exception 999",
+    );
+
+    let whole = store
+        .cancel_exception(e.id, None, ANA, at(40))
+        .await
+        .unwrap();
+    assert_eq!(whole.status_at(at(40)), ExceptionStatus::Canceled);
+    assert_eq!(
+        (whole.canceled_by.as_deref(), whole.canceled_at),
+        (Some(ANA), Some(at(40)))
+    );
+    expect_conflict(
+        store.cancel_exception(e.id, None, ANA, at(50)).await,
+        &format!("exception {} is already canceled", e.id),
+    );
+
+    let global = store
+        .create_exception(&new_exception("va-_-npm-_-lodash", &[], 0), ANA)
+        .await
+        .unwrap();
+    expect_invalid(
+        store
+            .cancel_exception(global.id, Some(&web_only), ANA, at(10))
+            .await,
+    );
+    expect_conflict(
+        store
+            .cancel_exception(global.id, None, ANA, at(30 * DAY))
+            .await,
+        &format!("exception {} has already expired", global.id),
+    );
+
+    let entries = trail(&store).await;
+    let cancels: Vec<&AuditEntry> = entries
+        .iter()
+        .filter(|x| x.action == "exception.cancel")
+        .collect();
+    assert_eq!(cancels.len(), 2);
+    assert_eq!(parsed::<Exception>(cancels[0].before.as_deref()), e);
+    assert_eq!(parsed::<Exception>(cancels[0].after.as_deref()), after);
+    assert_eq!(parsed::<Exception>(cancels[1].after.as_deref()), whole);
+    assert_eq!(cancels[0].actor, "bo@example.org");
+}
+
+/// Tracking updates only what it names; it is audited under the action given, and not at all without.
+async fn exception_tracking_is_audited_only_with_an_action(store: Arc<dyn Store>) {
+    let e = store
+        .create_exception(&new_exception("va-_-PyPI-_-django", &["web"], 0), ANA)
+        .await
+        .unwrap();
+    let baseline = CoverageFacts {
+        devices: 3,
+        internet_facing: ["web-1".to_string()].into(),
+        ..CoverageFacts::default()
+    };
+    let tracked = store
+        .track_exception(
+            e.id,
+            &ExceptionTracking {
+                baseline: Some(baseline.clone()),
+                last_covered_at: Some(at(5)),
+                ..ExceptionTracking::default()
+            },
+            None,
+            "system",
+            at(5),
+        )
+        .await
+        .unwrap();
+    assert_eq!(tracked.baseline.as_ref(), Some(&baseline));
+    assert_eq!(tracked.last_covered_at, Some(at(5)));
+    assert_eq!(
+        trail(&store).await.len(),
+        1,
+        "coverage tracking is not audited"
+    );
+
+    let review = ReviewMark {
+        reasons: vec!["CVE-2024-1 was added to CISA KEV".into()],
+        at: at(6),
+        voided: true,
+    };
+    let voided = store
+        .track_exception(
+            e.id,
+            &ExceptionTracking {
+                review: Some(review.clone()),
+                void_at: Some(at(6)),
+                ..ExceptionTracking::default()
+            },
+            Some("exception.resurface"),
+            "system",
+            at(6),
+        )
+        .await
+        .unwrap();
+    assert_eq!(voided.review.as_ref(), Some(&review));
+    assert_eq!(voided.baseline.as_ref(), Some(&baseline), "kept");
+    assert_eq!(
+        (voided.canceled_by.as_deref(), voided.canceled_at),
+        (Some("system"), Some(at(6)))
+    );
+    assert_eq!(voided.status_at(at(6)), ExceptionStatus::Canceled);
+    let expired = store
+        .track_exception(
+            e.id,
+            &ExceptionTracking {
+                expiry_recorded_at: Some(at(30 * DAY)),
+                ..ExceptionTracking::default()
+            },
+            Some("exception.expire"),
+            "system",
+            at(30 * DAY),
+        )
+        .await
+        .unwrap();
+    assert_eq!(expired.expiry_recorded_at, Some(at(30 * DAY)));
+    assert_eq!(store.exception(e.id).await.unwrap(), Some(expired.clone()));
+    expect_not_found(
+        store
+            .track_exception(999, &ExceptionTracking::default(), None, "system", at(7))
+            .await,
+        "exception 999",
+    );
+
+    let entries = trail(&store).await;
+    assert_eq!(
+        actions(&entries),
+        [
+            act("exception.create", "exception", e.id),
+            act("exception.resurface", "exception", e.id),
+            act("exception.expire", "exception", e.id),
+        ]
+    );
+    assert_eq!(parsed::<Exception>(entries[1].before.as_deref()), tracked);
+    assert_eq!(parsed::<Exception>(entries[1].after.as_deref()), voided);
+    assert_eq!(parsed::<Exception>(entries[2].after.as_deref()), expired);
+}
+
+/// Activities are created active, completed once, and purged when completed before the cut-off.
+async fn tasks_are_created_completed_and_purged(store: Arc<dyn Store>) {
+    let first = store.create_task(&new_task("rec-1", 0), ANA).await.unwrap();
+    assert_eq!(first.status, TaskStatus::Active);
+    assert_eq!(first.status_last_modified_on, at(0));
+    assert_eq!(first.request, new_task("rec-1", 0).into());
+    assert_eq!(
+        (first.completion_method, first.completer_email.as_deref()),
+        (None, None)
+    );
+    let second = store
+        .create_task(&new_task("rec-2", 10), ANA)
+        .await
+        .unwrap();
+    let third = store
+        .create_task(&new_task("rec-3", 20), ANA)
+        .await
+        .unwrap();
+
+    let done = store
+        .complete_task(
+            first.id,
+            CompletionMethod::Manual,
+            "bo@example.org",
+            at(100),
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.status, TaskStatus::Completed);
+    assert_eq!(done.status_last_modified_on, at(100));
+    assert_eq!(done.completion_method, Some(CompletionMethod::Manual));
+    assert_eq!(done.completer_email.as_deref(), Some("bo@example.org"));
+    assert_eq!(done.request, first.request);
+    expect_conflict(
+        store
+            .complete_task(first.id, CompletionMethod::Automatic, "system", at(101))
+            .await,
+        &format!("remediation activity {} is already completed", first.id),
+    );
+    expect_not_found(
+        store
+            .complete_task(999, CompletionMethod::Manual, ANA, at(101))
+            .await,
+        "remediation activity 999",
+    );
+    let auto = store
+        .complete_task(second.id, CompletionMethod::Automatic, "system", at(200))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.tasks().await.unwrap(),
+        vec![done.clone(), auto.clone(), third.clone()]
+    );
+    assert_eq!(store.task(third.id).await.unwrap(), Some(third.clone()));
+    assert_eq!(store.task(999).await.unwrap(), None);
+
+    // Only completed activities whose status changed strictly before the cut-off go.
+    assert_eq!(
+        store.purge_tasks(at(100), "system", at(300)).await.unwrap(),
+        0
+    );
+    assert_eq!(
+        store.purge_tasks(at(101), "system", at(301)).await.unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .purge_tasks(at(1_000), "system", at(302))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(store.tasks().await.unwrap(), vec![third.clone()]);
+    // Ids of purged activities are never given again.
+    let fourth = store
+        .create_task(&new_task("rec-4", 400), ANA)
+        .await
+        .unwrap();
+    assert!(fourth.id > third.id);
+
+    let entries = trail(&store).await;
+    assert_eq!(
+        actions(&entries),
+        [
+            act("remediation.create", "remediationTask", first.id),
+            act("remediation.create", "remediationTask", second.id),
+            act("remediation.create", "remediationTask", third.id),
+            act("remediation.complete", "remediationTask", first.id),
+            act("remediation.complete", "remediationTask", second.id),
+            act("remediation.purge", "remediationTask", first.id),
+            act("remediation.purge", "remediationTask", second.id),
+            act("remediation.create", "remediationTask", fourth.id),
+        ]
+    );
+    assert_eq!(entries[3].actor, "bo@example.org");
+    assert_eq!(entries[5].at, at(301));
+    assert_eq!(
+        parsed::<bulwark_core::remediation::RemediationTask>(entries[5].before.as_deref()),
+        done
+    );
+    assert_eq!(entries[5].after, None);
+}
+
+/// Every change lands in one chain that verifies; the trail is filtered by entity, id and actor, and
+/// paged by position.
+async fn audit_trail_is_one_verifiable_chain(store: Arc<dyn Store>) {
+    let ana = store
+        .create_user(&new_user(ANA, Role::Admin), "system", at(0))
+        .await
+        .unwrap();
+    let e = store
+        .create_exception(&new_exception("va-_-PyPI-_-django", &["web"], 1), ANA)
+        .await
+        .unwrap();
+    store
+        .cancel_exception(e.id, None, ANA, at(2))
+        .await
+        .unwrap();
+    let task = store.create_task(&new_task("rec-1", 3), ANA).await.unwrap();
+    store
+        .set_setting(
+            "exceptionPolicy",
+            &serde_json::json!({"maxDurationDays": 90}),
+            ANA,
+            at(4),
+        )
+        .await
+        .unwrap();
+    let draft = AuditDraft {
+        actor: "bo@example.org".into(),
+        action: "exception.import".into(),
+        entity: "exception".into(),
+        entity_id: "vex:1".into(),
+    };
+    let appended = store
+        .append_audit(&draft, None, Some(r#"{"proposed":true}"#), at(5))
+        .await
+        .unwrap();
+
+    let entries = trail(&store).await;
+    assert_eq!(verify(&entries), Ok(6));
+    assert_eq!(
+        entries.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        [1, 2, 3, 4, 5, 6]
+    );
+    assert_eq!(entries[5], appended);
+    assert_eq!(entries[1].prev_hash, entries[0].hash);
+    assert_eq!(
+        actions(&entries),
+        [
+            act("user.create", "user", ana.id),
+            act("exception.create", "exception", e.id),
+            act("exception.cancel", "exception", e.id),
+            act("remediation.create", "remediationTask", task.id),
+            act("settings.update", "settings", "exceptionPolicy"),
+            act("exception.import", "exception", "vex:1"),
+        ]
+    );
+
+    let filtered = |filter: AuditFilter| {
+        let store = store.clone();
+        async move {
+            store
+                .audit(&filter)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|e| e.seq)
+                .collect::<Vec<_>>()
+        }
+    };
+    let exceptions = AuditFilter {
+        entity: Some("exception".into()),
+        ..AuditFilter::default()
+    };
+    assert_eq!(filtered(exceptions.clone()).await, [2, 3, 6]);
+    let one = AuditFilter {
+        entity_id: Some(e.id.to_string()),
+        ..exceptions.clone()
+    };
+    assert_eq!(filtered(one).await, [2, 3]);
+    let by_bo = AuditFilter {
+        actor: Some("bo@example.org".into()),
+        ..AuditFilter::default()
+    };
+    assert_eq!(filtered(by_bo).await, [6]);
+    let page = AuditFilter {
+        after_seq: Some(2),
+        limit: Some(2),
+        ..AuditFilter::default()
+    };
+    assert_eq!(filtered(page).await, [3, 4]);
+    let none = AuditFilter {
+        limit: Some(0),
+        ..AuditFilter::default()
+    };
+    assert_eq!(filtered(none).await, Vec::<i64>::new());
+    expect_invalid(
+        store
+            .audit(&AuditFilter {
+                limit: Some(-1),
+                ..AuditFilter::default()
+            })
+            .await,
+    );
+}
+
+/// Audited changes made at the same time from many tasks still form one chain without gaps.
+async fn audit_chain_stays_linear_under_concurrent_writes(store: Arc<dyn Store>) {
+    let writes = (0..24).map(|i| {
+        let store = store.clone();
+        async move {
+            match i % 3 {
+                0 => {
+                    let e = new_exception(&format!("va-_-npm-_-p{i}"), &["web"], i);
+                    store.create_exception(&e, ANA).await.map(|_| ())
+                }
+                1 => {
+                    let task = new_task(&format!("rec-{i}"), i);
+                    store.create_task(&task, ANA).await.map(|_| ())
+                }
+                _ => {
+                    let value = serde_json::json!(i);
+                    store
+                        .set_setting(&format!("key-{i}"), &value, ANA, at(i))
+                        .await
+                }
+            }
+        }
+    });
+    for result in all_at_once(writes).await {
+        result.unwrap();
+    }
+    assert_eq!(verify(&trail(&store).await), Ok(24));
+}
+
+/// Events are queued once per subscribed webhook (no events named: all), at most once per dedup key,
+/// become due, and are retried or finished as their outcomes are recorded.
+async fn webhook_deliveries_follow_subscriptions_and_outcomes(store: Arc<dyn Store>) {
+    let all = store
+        .create_webhook(
+            &NewWebhook {
+                url: "https://hooks.example.org/all".into(),
+                secret: "s3cret-all".into(),
+                events: vec![],
+            },
+            ANA,
+            at(0),
+        )
+        .await
+        .unwrap();
+    let created_only = store
+        .create_webhook(
+            &NewWebhook {
+                url: "https://hooks.example.org/created".into(),
+                secret: "s3cret-created".into(),
+                events: vec![EventKind::ExceptionCreated, EventKind::ExceptionExpired],
+            },
+            ANA,
+            at(0),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        created_only.events,
+        [EventKind::ExceptionCreated, EventKind::ExceptionExpired]
+    );
+    let hooks = store.webhooks().await.unwrap();
+    assert_eq!(
+        hooks,
+        vec![
+            (all.clone(), "s3cret-all".to_string()),
+            (created_only.clone(), "s3cret-created".to_string())
+        ]
+    );
+
+    let created = r#"{"event":"exception.created","id":1}"#;
+    assert_eq!(
+        store
+            .enqueue_event(
+                EventKind::ExceptionCreated,
+                created,
+                Some("created:1"),
+                at(10)
+            )
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        store
+            .enqueue_event(
+                EventKind::ExceptionCreated,
+                created,
+                Some("created:1"),
+                at(11)
+            )
+            .await
+            .unwrap(),
+        0,
+        "the same key is not queued again"
+    );
+    assert_eq!(
+        store
+            .enqueue_event(EventKind::ActivityCompleted, "{}", None, at(12))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .enqueue_event(EventKind::ActivityCompleted, "{}", None, at(12))
+            .await
+            .unwrap(),
+        1,
+        "without a key every event is queued"
+    );
+
+    assert_eq!(store.due_deliveries(at(9), 10).await.unwrap(), vec![]);
+    let due = store.due_deliveries(at(12), 10).await.unwrap();
+    assert_eq!(due.len(), 4);
+    let (first, url, secret) = &due[0];
+    assert_eq!(
+        (first.webhook_id, first.event),
+        (all.id, EventKind::ExceptionCreated)
+    );
+    assert_eq!(
+        (url.as_str(), secret.as_str()),
+        ("https://hooks.example.org/all", "s3cret-all")
+    );
+    assert_eq!(first.payload, created);
+    assert_eq!((first.attempts, first.next_attempt_at), (0, Some(at(10))));
+    assert_eq!(due[1].0.webhook_id, created_only.id);
+    assert_eq!(store.due_deliveries(at(12), 1).await.unwrap().len(), 1);
+    expect_invalid(store.due_deliveries(at(12), -1).await);
+
+    store
+        .record_delivery(
+            first.id,
+            &DeliveryOutcome::Failed {
+                error: "HTTP 503".into(),
+                retry_at: Some(at(100)),
+            },
+            at(20),
+        )
+        .await
+        .unwrap();
+    store
+        .record_delivery(due[1].0.id, &DeliveryOutcome::Delivered, at(20))
+        .await
+        .unwrap();
+    store
+        .record_delivery(
+            due[2].0.id,
+            &DeliveryOutcome::Failed {
+                error: "gave up".into(),
+                retry_at: None,
+            },
+            at(20),
+        )
+        .await
+        .unwrap();
+    let due_now: Vec<i64> = store
+        .due_deliveries(at(99), 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(d, _, _)| d.id)
+        .collect();
+    assert_eq!(due_now, [due[3].0.id]);
+    let later: Vec<i64> = store
+        .due_deliveries(at(100), 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(d, _, _)| d.id)
+        .collect();
+    assert_eq!(later, [first.id, due[3].0.id]);
+
+    let deliveries = store.deliveries(all.id).await.unwrap();
+    assert_eq!(deliveries.len(), 3);
+    assert_eq!(
+        (
+            deliveries[0].attempts,
+            deliveries[0].last_error.as_deref(),
+            deliveries[0].next_attempt_at
+        ),
+        (1, Some("HTTP 503"), Some(at(100)))
+    );
+    assert_eq!(
+        (deliveries[1].attempts, deliveries[1].next_attempt_at),
+        (1, None)
+    );
+    assert_eq!(deliveries[1].last_error.as_deref(), Some("gave up"));
+    let delivered = &store.deliveries(created_only.id).await.unwrap()[0];
+    assert_eq!(
+        (
+            delivered.attempts,
+            delivered.delivered_at,
+            delivered.next_attempt_at
+        ),
+        (1, Some(at(20)), None)
+    );
+    expect_conflict(
+        store
+            .record_delivery(delivered.id, &DeliveryOutcome::Delivered, at(21))
+            .await,
+        &format!("delivery {} was already delivered", delivered.id),
+    );
+    expect_not_found(
+        store
+            .record_delivery(999, &DeliveryOutcome::Delivered, at(21))
+            .await,
+        "delivery 999",
+    );
+
+    store.delete_webhook(all.id, ANA, at(30)).await.unwrap();
+    assert_eq!(store.deliveries(all.id).await.unwrap(), vec![]);
+    assert_eq!(store.webhooks().await.unwrap().len(), 1);
+    assert_eq!(store.due_deliveries(at(1_000), 10).await.unwrap(), vec![]);
+    expect_not_found(
+        store.delete_webhook(all.id, ANA, at(31)).await,
+        &format!("webhook {}", all.id),
+    );
+    let entries = trail(&store).await;
+    assert_eq!(
+        actions(&entries),
+        [
+            act("webhook.create", "webhook", all.id),
+            act("webhook.create", "webhook", created_only.id),
+            act("webhook.delete", "webhook", all.id),
+        ]
+    );
+    assert_eq!(
+        parsed::<bulwark_core::webhook::Webhook>(entries[2].before.as_deref()),
+        all
+    );
+    assert!(entries.iter().all(|e| {
+        !e.before.as_deref().unwrap_or("").contains("s3cret")
+            && !e.after.as_deref().unwrap_or("").contains("s3cret")
+    }));
+}
+
+/// Settings hold JSON values; every change is audited with the value before and after.
+async fn settings_are_json_and_audited(store: Arc<dyn Store>) {
+    assert_eq!(store.setting("exceptionPolicy").await.unwrap(), None);
+    let first = serde_json::json!({"maxDurationDays": 90, "voidOnResurface": false});
+    let second = serde_json::json!({"maxDurationDays": 180, "note": "ünïcode ✓"});
+    store
+        .set_setting("exceptionPolicy", &first, ANA, at(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.setting("exceptionPolicy").await.unwrap(),
+        Some(first.clone())
+    );
+    store
+        .set_setting("exceptionPolicy", &second, ANA, at(2))
+        .await
+        .unwrap();
+    store
+        .set_setting("retentionDays", &serde_json::json!(180), ANA, at(3))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.setting("exceptionPolicy").await.unwrap(),
+        Some(second.clone())
+    );
+    assert_eq!(
+        store.setting("retentionDays").await.unwrap(),
+        Some(serde_json::json!(180))
+    );
+    let entries = trail(&store).await;
+    assert_eq!(
+        actions(&entries),
+        [
+            act("settings.update", "settings", "exceptionPolicy"),
+            act("settings.update", "settings", "exceptionPolicy"),
+            act("settings.update", "settings", "retentionDays"),
+        ]
+    );
+    assert_eq!(entries[0].before, None);
+    assert_eq!(
+        parsed::<serde_json::Value>(entries[1].before.as_deref()),
+        first
+    );
+    assert_eq!(
+        parsed::<serde_json::Value>(entries[1].after.as_deref()),
+        second
+    );
+}
+
+/// Editing a stored entry behind the store's back (raw SQL on the same database) is found by `verify`
+/// at exactly that entry.
+async fn audit_tampering_is_found_at_the_edited_entry(url: &str) {
+    let store = open(url).await.unwrap();
+    for i in 0..4 {
+        store
+            .set_setting("retentionDays", &serde_json::json!(180 + i), ANA, at(i))
+            .await
+            .unwrap();
+    }
+    assert_eq!(verify(&trail(&store).await), Ok(4));
+    let edit = "UPDATE audit_log SET after = '999' WHERE seq = 3";
+    if url.starts_with("sqlite:") {
+        let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+        sqlx::query(edit).execute(&pool).await.unwrap();
+        pool.close().await;
+    } else {
+        let pool = sqlx::PgPool::connect(url).await.unwrap();
+        sqlx::query(edit).execute(&pool).await.unwrap();
+        pool.close().await;
+    }
+    let broken = verify(&trail(&store).await).unwrap_err();
+    assert_eq!(broken.seq, 3, "{broken}");
+}
+
+/// Two stores on one database (two processes or replicas) creating the same exception at once: one
+/// wins; and their audited writes at the same time keep one chain.
+async fn two_stores_share_one_exception_lock_and_chain(url: &str) {
+    let first = open(url).await.unwrap();
+    let second = open(url).await.unwrap();
+    for round in 0..4 {
+        let e = new_exception(&format!("va-_-PyPI-_-p{round}"), &["web"], round);
+        let (x, y) = tokio::join!(
+            first.create_exception(&e, ANA),
+            second.create_exception(&e, ANA)
+        );
+        assert_eq!(
+            [x.is_ok(), y.is_ok()].iter().filter(|ok| **ok).count(),
+            1,
+            "round {round}: {x:?} {y:?}"
+        );
+    }
+    let writes = (0..10).map(|i| {
+        let store = if i % 2 == 0 {
+            first.clone()
+        } else {
+            second.clone()
+        };
+        async move {
+            store
+                .set_setting(&format!("k{i}"), &serde_json::json!(i), ANA, at(i))
+                .await
+        }
+    });
+    for result in all_at_once(writes).await {
+        result.unwrap();
+    }
+    assert_eq!(verify(&trail(&first).await), Ok(14));
+}
+
+/// Runs the futures at the same time, each on a task of its own, and collects their results in order.
+async fn all_at_once<F>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futures.into_iter().map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for handle in handles {
+        out.push(handle.await.expect("task"));
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // The suite, per backend.
 
 /// Runs every check against a fresh store of each backend, one `#[tokio::test]` per pair.
@@ -1765,6 +2920,7 @@ contract! {
         concurrent_ingests_do_not_interfere,
         concurrent_ingests_of_one_device_stay_consistent,
         unicode_and_huge_strings_round_trip,
+        cpe_only_software_round_trips,
         ping_answers,
         nvd_records_replace_only_newer,
         kev_catalog_is_replaced_whole,
@@ -1773,6 +2929,17 @@ contract! {
         score_history_is_per_scope_and_time,
         config_results_are_replaced_per_device_and_source,
         config_checks_are_upserted_by_id,
+        users_are_unique_by_email,
+        tokens_are_found_touched_and_revoked,
+        exceptions_conflict_only_on_overlapping_scopes,
+        concurrent_exceptions_one_wins,
+        exceptions_are_canceled_whole_or_by_group,
+        exception_tracking_is_audited_only_with_an_action,
+        tasks_are_created_completed_and_purged,
+        audit_trail_is_one_verifiable_chain,
+        audit_chain_stays_linear_under_concurrent_writes,
+        webhook_deliveries_follow_subscriptions_and_outcomes,
+        settings_are_json_and_audited,
     ]
 }
 
@@ -1881,6 +3048,34 @@ async fn bad_urls_are_refused() {
         Err(other) => panic!("expected a database error, got {other}"),
         Ok(_) => panic!("expected a database error, got a store"),
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_file_audit_tampering_is_found() {
+    let (url, _dir) = sqlite_file_url();
+    audit_tampering_is_found_at_the_edited_entry(&url).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_stores_on_one_file_share_one_exception_lock_and_chain() {
+    let (url, _dir) = sqlite_file_url();
+    two_stores_share_one_exception_lock_and_chain(&url).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_audit_tampering_is_found() {
+    let Some(database) = postgres_database().await else {
+        return;
+    };
+    audit_tampering_is_found_at_the_edited_entry(database.url()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_stores_on_one_postgres_database_share_one_exception_lock_and_chain() {
+    let Some(database) = postgres_database().await else {
+        return;
+    };
+    two_stores_share_one_exception_lock_and_chain(database.url()).await;
 }
 
 #[tokio::test]
