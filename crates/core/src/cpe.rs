@@ -842,8 +842,19 @@ pub fn cpe_match(
     if !rest.iter().all(|(c, i)| attribute_matches(c, i, true)) {
         return Verdict::No;
     }
+    version_matches(entry, &installed.version, compare)
+}
+
+/// Whether an installed version is the one a `cpeMatch` entry names: inside its range when it has one,
+/// else equal to its criteria version (see [`cpe_match`], which checks the other attributes first).
+pub fn version_matches(
+    entry: &CpeMatch,
+    installed: &CpeValue,
+    compare: &dyn Fn(&str, &str) -> Option<Ordering>,
+) -> Verdict {
+    let criteria = &entry.criteria;
     let ranged = entry.version_start.is_some() || entry.version_end.is_some();
-    let version = match (&criteria.version, &installed.version) {
+    let version = match (&criteria.version, installed) {
         (CpeValue::Any, _) if !ranged => return Verdict::Yes,
         (_, CpeValue::Any | CpeValue::Pattern(_)) => return Verdict::Unknown,
         (_, CpeValue::NotApplicable) => {
@@ -854,7 +865,7 @@ pub fn cpe_match(
             };
         }
         (c, CpeValue::Literal(v)) => {
-            if !attribute_matches(c, &installed.version, false) {
+            if !attribute_matches(c, installed, false) {
                 return Verdict::No;
             }
             v

@@ -1,5 +1,6 @@
 //! CPE 2.3 parsing and NVD configuration matching, on the real configurations of staged NVD records
-//! (curl CVE-2023-38545, OpenSSH CVE-2024-6387, glibc CVE-2023-4911) and Dependency-Track's NVD fixtures.
+//! (curl CVE-2023-38545, OpenSSH CVE-2024-6387, glibc CVE-2023-4911) and Dependency-Track's NVD fixtures;
+//! and what those ranges say about fixing a CVE (`CpeIndex::fix`), which recommendations use.
 
 use std::cmp::Ordering;
 
@@ -7,6 +8,8 @@ use bulwark_core::cpe::{
     Applicability, Cpe, CpeConfiguration, CpeError, CpeMatch, CpeValue, Verdict, compare_loose,
     configuration_matches, cpe_match, evaluate_configurations,
 };
+use bulwark_core::cpe_index::{CpeIndex, NvdFix};
+use bulwark_core::threat::NvdRecord;
 use serde_json::{Value, json};
 
 /// The configurations of a staged NVD record (a bare `cve` object or a `{"cve": …}` wrapper).
@@ -324,6 +327,153 @@ fn exact_versions_cve_2017_5638_and_cve_2022_40489() {
         &configs,
         &["cpe:2.3:a:thinkcmf:thinkcmf:6.0.7:*:*:*:*:*:*:*"],
         applies(&[0]),
+    );
+}
+
+/// An analysed NVD record with just an id and configurations.
+fn record(cve: &str, configurations: Vec<CpeConfiguration>) -> NvdRecord {
+    NvdRecord {
+        id: cve.to_string(),
+        source_identifier: None,
+        published: String::new(),
+        last_modified: String::new(),
+        vuln_status: Some("Analyzed".to_string()),
+        descriptions: Vec::new(),
+        cvss: Vec::new(),
+        cwes: Vec::new(),
+        references: Vec::new(),
+        exploit_references: Vec::new(),
+        configurations,
+        kev: None,
+    }
+}
+
+/// A CPE index of staged NVD records: (CVE, file under `advisories/nvd/`).
+fn index(records: &[(&str, &str)]) -> Option<CpeIndex> {
+    let mut out = Vec::new();
+    for (cve, file) in records {
+        out.push(record(cve, configurations(file)?));
+    }
+    Some(CpeIndex::build(&out))
+}
+
+fn fix(fixed_in: &[&str], unfixed: bool) -> NvdFix {
+    NvdFix {
+        fixed_in: fixed_in.iter().map(|s| s.to_string()).collect(),
+        unfixed,
+    }
+}
+
+#[test]
+fn fixes_come_from_exclusive_ends_of_matched_ranges() {
+    let configurations = serde_json::from_value(json!([{"nodes": [{"operator": "OR", "cpeMatch": [
+        {"vulnerable": true, "criteria": "cpe:2.3:a:acme:tool:*:*:*:*:*:*:*:*",
+         "versionStartIncluding": "1.0", "versionEndExcluding": "1.4.2"},
+        {"vulnerable": true, "criteria": "cpe:2.3:a:acme:tool:*:*:*:*:*:*:*:*",
+         "versionStartIncluding": "2.0", "versionEndIncluding": "2.3"},
+        {"vulnerable": true, "criteria": "cpe:2.3:a:acme:tool:3.0:*:*:*:*:*:*:*"},
+        {"vulnerable": true, "criteria": "cpe:2.3:a:other:thing:*:*:*:*:*:*:*:*",
+         "versionEndExcluding": "1.9"},
+        {"vulnerable": false, "criteria": "cpe:2.3:o:acme:os:*:*:*:*:*:*:*:*",
+         "versionEndExcluding": "1.7"}
+    ]}]}]))
+    .expect("configurations");
+    let index = CpeIndex::build(&[record("CVE-0000-0001", configurations)]);
+    let cve = "CVE-0000-0001";
+    let tool = Some(("acme", "tool"));
+    let check = |product, versions: &[&str], expected: NvdFix| {
+        assert_eq!(
+            index.fix(cve, product, versions),
+            expected,
+            "{product:?} {versions:?}"
+        );
+    };
+    check(tool, &["1.2"], fix(&["1.4.2"], false));
+    // Each installed version adds the range it is in; an inclusive end or an exact version names
+    // no fix.
+    check(tool, &["1.2", "1.3"], fix(&["1.4.2"], false));
+    check(tool, &["1.2", "2.1"], fix(&["1.4.2"], true));
+    check(tool, &["3.0"], fix(&[], true));
+    // No entry matches: NVD says nothing about a fix.
+    check(tool, &["1.5"], fix(&[], true));
+    check(Some(("ACME", "Tool")), &["1.2"], fix(&["1.4.2"], false));
+    // Without a product every vulnerable entry counts, never a platform (`vulnerable: false`).
+    check(None, &["1.2"], fix(&["1.4.2", "1.9"], false));
+    check(Some(("other", "thing")), &["1.2"], fix(&["1.9"], false));
+    assert!(index.affects(cve, tool, "1.4.1"));
+    assert!(!index.affects(cve, tool, "1.4.2"));
+    assert!(index.affects(cve, tool, "3.0"));
+    assert!(!index.affects("CVE-0000-0002", tool, "1.2"));
+    assert_eq!(index.fix("CVE-0000-0002", tool, &["1.2"]), fix(&[], true));
+}
+
+#[test]
+fn fixes_from_the_ranges_of_real_records() {
+    let Some(index) = index(&[
+        (
+            "CVE-2017-5638",
+            "dependency-track-fixtures/CVE-2017-5638-cvssv3-rating.json",
+        ),
+        ("CVE-2023-38545", "fkie-cad-cve/CVE-2023-38545.json"),
+        ("CVE-2024-6387", "fkie-cad-cve/CVE-2024-6387.json"),
+        (
+            "CVE-2024-23113",
+            "dependency-track-fixtures/cve-2024-23113.json",
+        ),
+    ]) else {
+        return;
+    };
+    let check = |cve: &str, product: (&str, &str), versions: &[&str], expected: NvdFix| {
+        assert_eq!(
+            index.fix(cve, Some(product), versions),
+            expected,
+            "{cve} {versions:?}"
+        );
+    };
+    // Struts: NVD lists exact versions (2.3.5, 2.3.6, 2.5, 2.5.1), no range, so no fixed version.
+    let struts = ("apache", "struts");
+    check("CVE-2017-5638", struts, &["2.3.5"], fix(&[], true));
+    check("CVE-2017-5638", struts, &["2.3.7"], fix(&[], true));
+    // curl: 7.69.0 <= v < 8.4.0.
+    let libcurl = ("haxx", "libcurl");
+    check(
+        "CVE-2023-38545",
+        libcurl,
+        &["8.0.1"],
+        fix(&["8.4.0"], false),
+    );
+    check(
+        "CVE-2023-38545",
+        libcurl,
+        &["7.69.0", "8.3.0"],
+        fix(&["8.4.0"], false),
+    );
+    assert!(index.affects("CVE-2023-38545", Some(libcurl), "8.3.0"));
+    assert!(!index.affects("CVE-2023-38545", Some(libcurl), "8.4.0"));
+    // OpenSSH: < 4.4 and 8.6 <= v < 9.8, but 4.4 and 9.8 are listed as vulnerable themselves.
+    let openssh = ("openbsd", "openssh");
+    check("CVE-2024-6387", openssh, &["9.2p1"], fix(&["9.8"], false));
+    check(
+        "CVE-2024-6387",
+        openssh,
+        &["4.3", "9.2p1"],
+        fix(&["4.4", "9.8"], false),
+    );
+    assert!(index.affects("CVE-2024-6387", Some(openssh), "9.8"));
+    assert!(!index.affects("CVE-2024-6387", Some(openssh), "9.8.1"));
+    // The exact 8.5p1 entry: no fix named.
+    check("CVE-2024-6387", openssh, &["8.5"], fix(&[], true));
+    // FortiProxy's ranges end inclusively (<= 7.0.14): no fixed version either; without a product every
+    // vulnerable entry counts (FortiOS's 7.0.0–7.0.13 too).
+    check(
+        "CVE-2024-23113",
+        ("fortinet", "fortiproxy"),
+        &["7.0.5"],
+        fix(&[], true),
+    );
+    assert_eq!(
+        index.fix("CVE-2024-23113", None, &["7.0.5"]),
+        fix(&[], true)
     );
 }
 

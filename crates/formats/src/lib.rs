@@ -15,6 +15,7 @@ pub mod kev;
 pub mod nvd;
 pub mod osv;
 pub mod source;
+pub mod vex;
 pub mod xccdf;
 
 pub use error::FormatError;
