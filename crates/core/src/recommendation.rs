@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::advisory::{Severity, SeverityLevel};
 use crate::context::{ThreatContext, ThreatFacts};
+use crate::cpe_index::{CpeIndex, NvdFix, cpe_product, nvd_cve};
 use crate::device::{DeviceId, Weakness};
 use crate::matching::{AdvisoryIndex, PackageKey};
 use crate::score::DeviceValue;
@@ -59,12 +60,18 @@ pub struct Recommendation {
     pub exposure_impact: f64,
     /// The rise of the secure score for devices (0 for software recommendations).
     pub config_score_impact: f64,
-    /// `Active` (exceptions change this).
+    /// `Active`, `Exception` or `PartialException`, from the exceptions in effect
+    /// ([`crate::exception::RecommendationStatus`]).
     pub status: String,
     /// Devices with the product installed (any version).
     pub total_machine_count: u64,
     /// Devices seen in the last 30 days with a vulnerable version.
     pub exposed_machines_count: u64,
+    /// Exposed devices that still have a weakness of it no exception covers.
+    pub exposed_machines_count_after_exceptions: u64,
+    /// The exact drop of the organisation's exposure score (exceptions applied) if it were remediated on
+    /// the devices no exception covers.
+    pub exposure_impact_after_exceptions: f64,
     /// The component the recommendation is about.
     pub related_component: String,
     /// `Application` for language packages, `OS` for distribution packages.
@@ -166,7 +173,14 @@ pub fn recommendations(input: &RecommendationInput<'_>) -> Vec<Recommendation> {
         .map(|(key, acc)| {
             let advisory_ids: Vec<&str> = acc.vulns.values().flatten().copied().collect();
             let installed: Vec<&str> = acc.versions.iter().copied().collect();
-            let fix = recommend_version(input.index, &key, &installed, &acc.vulns, &advisory_ids);
+            let fix = recommend_version(
+                input.index,
+                input.threat.cpe(),
+                &key,
+                &installed,
+                &acc.vulns,
+                &advisory_ids,
+            );
             let mut severity_score = 0.0_f64;
             let mut public_exploit = false;
             let mut associated_threats = Vec::new();
@@ -202,17 +216,22 @@ pub fn recommendations(input: &RecommendationInput<'_>) -> Vec<Recommendation> {
                 Some(r) => format!("{}:{}", key.ecosystem, r),
                 None => key.ecosystem.to_string(),
             };
+            // CPE-only software is the product of its CPE vendor (`apache:struts` → struts, apache).
+            let (product_name, vendor) = match cpe_product(key.ecosystem, &key.name) {
+                Some((vendor, product)) => (product.to_string(), vendor.to_string()),
+                None => (key.name.clone(), ecosystem_label.clone()),
+            };
             let remediation_type = fix.remediation_type;
             let recommendation_name = match (&remediation_type, &fix.version) {
-                (RemediationType::Uninstall, _) | (_, None) => format!("Uninstall {}", key.name),
-                (RemediationType::Update, Some(v)) => format!("Update {} to {v}", key.name),
-                (RemediationType::Upgrade, Some(v)) => format!("Upgrade {} to {v}", key.name),
+                (RemediationType::Uninstall, _) | (_, None) => format!("Uninstall {product_name}"),
+                (RemediationType::Update, Some(v)) => format!("Update {product_name} to {v}"),
+                (RemediationType::Upgrade, Some(v)) => format!("Upgrade {product_name} to {v}"),
             };
             Recommendation {
                 id,
-                product_name: key.name.clone(),
+                product_name,
                 recommendation_name,
-                vendor: ecosystem_label.clone(),
+                vendor,
                 weaknesses: acc.vulns.len() as u64,
                 recommended_version: fix.version,
                 remediation_type,
@@ -230,6 +249,8 @@ pub fn recommendations(input: &RecommendationInput<'_>) -> Vec<Recommendation> {
                     .unwrap_or(acc.devices.len() as u64)
                     .max(acc.devices.len() as u64),
                 exposed_machines_count: acc.exposed.len() as u64,
+                exposed_machines_count_after_exceptions: acc.exposed.len() as u64,
+                exposure_impact_after_exceptions: exposure_impact,
                 related_component: format!("{} ({ecosystem_label})", key.name),
                 recommendation_category: if key.ecosystem.is_distro() {
                     "OS"
@@ -288,9 +309,17 @@ struct Fix {
 }
 
 /// Picks the lowest fix version above every installed vulnerable version that no weakness affects; if
-/// none fixes all, the one that leaves the fewest (then the lowest), naming what remains.
+/// none fixes all, the one that leaves the fewest (then the lowest), naming what remains. A version that
+/// fixes none of them is no recommendation.
+///
+/// Candidates are the fixed versions of the product's advisories and, for vulnerabilities that only
+/// NVD's CPE configurations report, the `versionEndExcluding` of the NVD ranges the installed versions
+/// are in ([`CpeIndex::fix`]). Such a vulnerability stays unfixed at a candidate when one of those
+/// ranges has no exclusive end (an exact version, `versionEndIncluding`, no end), when no range
+/// matched, or when NVD lists the candidate itself as vulnerable.
 fn recommend_version(
     index: &AdvisoryIndex,
+    cpe: &CpeIndex,
     key: &PackageKey,
     installed: &[&str],
     vulns: &BTreeMap<&str, BTreeSet<&str>>,
@@ -301,9 +330,22 @@ fn recommend_version(
         .iter()
         .filter_map(|v| Version::parse(scheme, v).ok())
         .max();
-    let mut candidates: Vec<Version> = index
-        .fixed_versions(key, advisory_ids)
+    // The vendor and product NVD knows the product by, when Bulwark keeps them (CPE-only software);
+    // for other packages every vulnerable NVD entry of the CVE is looked at.
+    let product = cpe_product(key.ecosystem, &key.name);
+    let nvd: BTreeMap<&str, (&str, NvdFix)> = vulns
         .iter()
+        .filter(|(_, ids)| ids.iter().all(|id| index.advisory(id).is_none()))
+        .filter_map(|(vuln, ids)| {
+            let cve = ids.iter().find_map(|id| nvd_cve(id))?;
+            Some((*vuln, (cve, cpe.fix(cve, product, installed))))
+        })
+        .collect();
+    let osv_fixes = index.fixed_versions(key, advisory_ids);
+    let nvd_fixes = nvd.values().flat_map(|(_, fix)| &fix.fixed_in);
+    let mut candidates: Vec<Version> = osv_fixes
+        .iter()
+        .chain(nvd_fixes)
         .filter_map(|v| Version::parse(scheme, v).ok())
         .filter(|c| highest_installed.as_ref().is_none_or(|h| c > h))
         .collect();
@@ -313,13 +355,16 @@ fn recommend_version(
     for candidate in candidates {
         let unfixed: Vec<String> = vulns
             .iter()
-            .filter(|(_, ids)| {
-                ids.iter()
-                    .any(|id| index.affects(id, key, candidate.as_str()))
+            .filter(|(vuln, ids)| match nvd.get(*vuln) {
+                Some((cve, fix)) => fix.unfixed || cpe.affects(cve, product, candidate.as_str()),
+                None => ids
+                    .iter()
+                    .any(|id| index.affects(id, key, candidate.as_str())),
             })
             .map(|(v, _)| v.to_string())
             .collect();
-        let better = best.as_ref().is_none_or(|(n, _, _)| unfixed.len() < *n);
+        let better =
+            unfixed.len() < vulns.len() && best.as_ref().is_none_or(|(n, _, _)| unfixed.len() < *n);
         if better {
             let done = unfixed.is_empty();
             best = Some((unfixed.len(), candidate, unfixed));

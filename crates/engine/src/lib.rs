@@ -36,17 +36,28 @@ use bulwark_store::{DetectedWeakness, Store, StoreError};
 
 mod agent;
 mod config;
+mod exceptions;
+mod identity;
+mod remediation;
 mod scores;
 mod views;
 
 pub use agent::AgentIngestSummary;
-pub use bulwark_store::{DeviceGroupPatch, DevicePatch, NewDeviceGroup, ScoreScope, ScoreSnapshot};
+pub use bulwark_store::{
+    AuditFilter, DeviceGroupPatch, DevicePatch, NewDeviceGroup, ScoreScope, ScoreSnapshot,
+};
 pub use config::{
     AssessmentFormat, AssessmentRequest, AssessmentSummary, CONFIGURATION_CHANGE,
     CONFIGURATION_RECOMMENDATION_PREFIX, CategoryScores, ConfigurationRecommendation,
     ConfigurationRecommendationMachine, ConfigurationScore, DeviceConfigurationScore,
     GroupConfigurationScore, MachineConfiguration,
 };
+pub use exceptions::{
+    EXPIRING_NOTICE_DAYS, ExceptionGroupView, ExceptionJobReport, ExceptionPreview, ExceptionView,
+    ImpactMode, POLICY_SETTING, SYSTEM_ACTOR, parse_recommendation_status,
+};
+pub use identity::{CreatedToken, LOCAL_ADMIN, local_admin};
+pub use remediation::{TaskRequest, TaskView};
 pub use scores::{DeviceScore, ExposureReport, GroupScore};
 pub use views::{MachineView, SoftwareView};
 
@@ -68,6 +79,12 @@ pub enum EngineError {
     /// The change conflicts with what is stored (a name already taken).
     #[error("{0}")]
     Conflict(String),
+    /// No valid credentials were given.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The caller's role does not allow this.
+    #[error("{0}")]
+    Forbidden(String),
     /// A background task failed (a bug).
     #[error("internal error: {0}")]
     Internal(String),
@@ -663,6 +680,7 @@ impl Engine {
 
     pub(crate) async fn fleet(&self) -> EngineResult<views::Fleet> {
         Ok(views::Fleet {
+            exceptions: self.store.exceptions().await?,
             devices: self.store.devices().await?,
             open: self.store.open_weaknesses().await?,
             software: self.store.all_software().await?,
@@ -722,7 +740,7 @@ fn with_cpe_matches(
         .collect()
 }
 
-fn resolve_vulnerability(index: &AdvisoryIndex, id: &str) -> Option<String> {
+pub(crate) fn resolve_vulnerability(index: &AdvisoryIndex, id: &str) -> Option<String> {
     if let Some(v) = index.vulnerability_id(id) {
         return Some(v.to_string());
     }
@@ -819,7 +837,7 @@ impl views::Fleet {
             .into_iter()
             .map(|(k, v)| (k, v.len() as u64))
             .collect();
-        recommendations(&RecommendationInput {
+        let mut out = recommendations(&RecommendationInput {
             index,
             weaknesses: &self.open,
             last_seen: &last_seen,
@@ -828,6 +846,9 @@ impl views::Fleet {
             threat,
             device_values: &device_values,
             exposure_impacts: &impacts,
-        })
+        });
+        let covers = self.covers(index);
+        exceptions::apply_to_recommendations(&mut out, &devices, &weaknesses, &covers);
+        out
     }
 }

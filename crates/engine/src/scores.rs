@@ -24,6 +24,7 @@ use bulwark_core::score::Band;
 use bulwark_core::{Device, DeviceId};
 use bulwark_store::{DeviceGroupPatch, DevicePatch, NewDeviceGroup, ScoreScope, ScoreSnapshot};
 
+use crate::exceptions::{ImpactMode, apply_mode};
 use crate::views::Fleet;
 use crate::{Engine, EngineError, EngineResult};
 
@@ -136,14 +137,29 @@ impl Fleet {
         (devices, weaknesses)
     }
 
-    /// The exposure scores of this snapshot.
+    /// The exposure scores of this snapshot, exceptions counted as they count by default
+    /// (mitigation-like ones as remediated).
     pub(crate) fn exposure(&self, index: &AdvisoryIndex, threat: &ThreatContext) -> ExposureScores {
+        self.exposure_with(index, threat, ImpactMode::Mitigation)
+    }
+
+    /// The exposure scores of this snapshot with exceptions counted as `mode` says.
+    pub(crate) fn exposure_with(
+        &self,
+        index: &AdvisoryIndex,
+        threat: &ThreatContext,
+        mode: ImpactMode,
+    ) -> ExposureScores {
         let (devices, weaknesses) = self.scored(index, threat);
+        let weaknesses = match mode {
+            ImpactMode::None => weaknesses,
+            ImpactMode::Mitigation => apply_mode(weaknesses, &self.covers(index), mode),
+        };
         exposure_scores(&devices, &weaknesses)
     }
 }
 
-fn report(fleet: &Fleet, scores: &ExposureScores) -> ExposureReport {
+pub(crate) fn report(fleet: &Fleet, scores: &ExposureScores) -> ExposureReport {
     let mut devices_in: BTreeMap<&str, u64> = BTreeMap::new();
     let devices: Vec<DeviceScore> = fleet
         .devices

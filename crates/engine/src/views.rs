@@ -11,6 +11,7 @@ use bulwark_core::{Device, DeviceId, InstalledPackage, Weakness};
 
 /// One snapshot of the fleet, read from the store for one request.
 pub(crate) struct Fleet {
+    pub(crate) exceptions: Vec<bulwark_core::exception::Exception>,
     pub(crate) devices: Vec<Device>,
     pub(crate) open: Vec<Weakness>,
     pub(crate) software: Vec<(DeviceId, InstalledPackage)>,

@@ -1,0 +1,413 @@
+//! Exceptions on real data (the PyPA advisories against two DefectDojo requirement sets; the GHSA Maven
+//! advisories and the CISA KEV catalog against the Keycloak SBOM): status and list effects, exact
+//! score effects checked against real remediation, expiry by the clock, cancellation of one group,
+//! permissions, the audit chain, and resurfacing when a covered CVE joins KEV.
+
+use std::sync::{Arc, Mutex};
+
+use bulwark_core::exception::{
+    ExceptionDuration, ExceptionRequest, ExceptionStatus, Justification, TargetKind,
+};
+use bulwark_core::identity::{Role, User};
+use bulwark_core::{Clock, DeviceInfo};
+use bulwark_engine::{Engine, EngineError, ImpactMode, IngestRequest, local_admin};
+use chrono::{DateTime, Duration, TimeZone, Utc};
+
+/// A clock the test moves by hand.
+struct TestClock(Mutex<DateTime<Utc>>);
+
+impl Clock for TestClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().expect("clock")
+    }
+}
+
+impl TestClock {
+    fn advance(&self, by: Duration) {
+        *self.0.lock().expect("clock") += by;
+    }
+}
+
+fn start() -> Arc<TestClock> {
+    Arc::new(TestClock(Mutex::new(
+        Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap(),
+    )))
+}
+
+async fn users(engine: &Engine) -> (User, User) {
+    let admin = engine
+        .add_user(&local_admin(), "ciso@example.org", None, Role::Admin, None)
+        .await
+        .expect("admin");
+    let analyst = engine
+        .add_user(&local_admin(), "ana@example.org", None, Role::Analyst, None)
+        .await
+        .expect("analyst");
+    (admin, analyst)
+}
+
+fn device(name: &str, group: &str, file: &str, text: &str) -> IngestRequest {
+    IngestRequest {
+        device: DeviceInfo {
+            name: name.into(),
+            group: Some(group.into()),
+            tags: vec![],
+            ..DeviceInfo::default()
+        },
+        file: file.into(),
+        bytes: text.as_bytes().to_vec(),
+        format: None,
+    }
+}
+
+fn on_django(justification: Justification, groups: Option<&[&str]>, days: u32) -> ExceptionRequest {
+    ExceptionRequest {
+        kind: TargetKind::Recommendation,
+        target: "va-_-pypi-_-django".into(),
+        justification,
+        context: "WAF rule 942100 blocks the SQL injection vectors".into(),
+        groups: groups.map(|g| g.iter().map(|s| s.to_string()).collect()),
+        duration: ExceptionDuration::Days(days),
+    }
+}
+
+async fn django_status(engine: &Engine) -> (String, u64, u64) {
+    let r = engine
+        .recommendation("va-_-pypi-_-django")
+        .await
+        .expect("django");
+    (
+        r.status,
+        r.exposed_machines_count,
+        r.exposed_machines_count_after_exceptions,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exceptions_change_status_and_scores_exactly_and_expire_on_the_clock() {
+    let Some(data) = bulwark_testdata::shared_data() else {
+        return;
+    };
+    let clock = start();
+    let (store, _database) = bulwark_store::testing::fresh_store().await.expect("store");
+    let engine = Engine::open(store, clock.clone()).await.expect("engine");
+    let summary = engine
+        .import(
+            &data.join("advisories/pypa/pypa-advisory-database.tar.zst"),
+            &|_| {},
+        )
+        .await
+        .expect("import");
+    assert!(summary.errors.is_empty(), "{:?}", summary.errors);
+    let web_text = std::fs::read_to_string(
+        data.join("inventories/lockfiles/python/defectdojo-1.10.4.requirements.txt"),
+    )
+    .unwrap();
+    let internal_text = std::fs::read_to_string(
+        data.join("inventories/lockfiles/python/defectdojo-2.0.3.requirements.txt"),
+    )
+    .unwrap();
+    engine
+        .ingest(device("dojo-web", "web", "requirements.txt", &web_text))
+        .await
+        .expect("ingest web");
+    engine
+        .ingest(device(
+            "dojo-internal",
+            "internal",
+            "requirements.txt",
+            &internal_text,
+        ))
+        .await
+        .expect("ingest internal");
+    let (admin, analyst) = users(&engine).await;
+    assert_eq!(django_status(&engine).await, ("Active".into(), 2, 2));
+    let s0 = engine.exposure().await.unwrap().score;
+
+    // An analyst may not create a global exception.
+    let refused = engine
+        .create_exception(&analyst, on_django(Justification::RiskAccepted, None, 30))
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, EngineError::Forbidden(_)), "{refused}");
+
+    // A global risk acceptance: the recommendation is in status Exception; scores do not move.
+    let global = engine
+        .create_exception(&admin, on_django(Justification::RiskAccepted, None, 30))
+        .await
+        .expect("global exception");
+    assert_eq!(global.status, ExceptionStatus::InEffect);
+    assert_eq!(django_status(&engine).await, ("Exception".into(), 2, 0));
+    assert_eq!(engine.exposure().await.unwrap().score, s0);
+    // A second global one collides.
+    let conflict = engine
+        .create_exception(&admin, on_django(Justification::RiskAccepted, None, 60))
+        .await
+        .unwrap_err();
+    assert!(matches!(conflict, EngineError::Conflict(_)), "{conflict}");
+    engine
+        .cancel_exception(&admin, global.id, None)
+        .await
+        .expect("cancel");
+    assert_eq!(django_status(&engine).await, ("Active".into(), 2, 2));
+
+    // A device-group mitigation for `web`, ending in two days: PartialException, and the preview's
+    // figure is the change it then makes.
+    let mut request = on_django(Justification::AlternateMitigation, Some(&["web"]), 30);
+    request.duration = ExceptionDuration::Until(clock.now() + Duration::days(2));
+    let preview = engine
+        .preview_exception(&analyst, request.clone())
+        .await
+        .expect("preview");
+    assert_eq!(preview.exposure_score_before, s0);
+    assert!(preview.exposure_score_change < 0.0, "{preview:?}");
+    assert_eq!(preview.covered_devices, 1);
+    assert_eq!(
+        preview.recommendation_status.as_deref(),
+        Some("PartialException")
+    );
+    let mitigation = engine
+        .create_exception(&analyst, request)
+        .await
+        .expect("group exception");
+    assert_eq!(
+        django_status(&engine).await,
+        ("PartialException".into(), 2, 1)
+    );
+    let s1 = engine.exposure().await.unwrap().score;
+    assert!((s1 - preview.exposure_score_after).abs() < 1e-12);
+    assert!(s1 < s0);
+    // `impact=none` shows the raw score beside it.
+    let raw = engine.exposure_with(ImpactMode::None).await.unwrap().score;
+    assert_eq!(raw, s0);
+
+    // A risk acceptance for `internal` beside it leaves the scores as they are.
+    let accepted = engine
+        .create_exception(
+            &analyst,
+            on_django(Justification::RiskAccepted, Some(&["internal"]), 30),
+        )
+        .await
+        .expect("internal exception");
+    assert_eq!(engine.exposure().await.unwrap().score, s1);
+    assert_eq!(django_status(&engine).await, ("Exception".into(), 2, 0));
+    engine
+        .cancel_exception(&analyst, accepted.id, None)
+        .await
+        .expect("cancel");
+
+    // The clock passes the expiry instant: Expired everywhere at once, and the score returns.
+    clock.advance(Duration::days(2));
+    assert_eq!(
+        engine.exception(mitigation.id).await.unwrap().status,
+        ExceptionStatus::Expired
+    );
+    assert_eq!(django_status(&engine).await, ("Active".into(), 2, 2));
+    assert_eq!(engine.exposure().await.unwrap().score, s0);
+    let job = engine.run_exception_job().await.expect("job");
+    assert_eq!(job.expired, vec![mitigation.id]);
+    assert!(
+        engine.run_exception_job().await.unwrap().expired.is_empty(),
+        "recorded once"
+    );
+
+    // The mitigation lowered the score by exactly what remediating django on the covered device does.
+    let fixed = engine
+        .recommendation("va-_-pypi-_-django")
+        .await
+        .unwrap()
+        .recommended_version
+        .expect("a fix");
+    let line = web_text
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("django=="))
+        .expect("django pinned");
+    engine
+        .ingest(device(
+            "dojo-web",
+            "web",
+            "requirements.txt",
+            &web_text.replace(line, &format!("Django=={fixed}")),
+        ))
+        .await
+        .expect("remediate");
+    let s2 = engine.exposure().await.unwrap().score;
+    assert!((s1 - s2).abs() < 1e-9, "mitigated {s1} vs remediated {s2}");
+
+    // Cancelling one group of a two-group exception leaves the other.
+    let both = engine
+        .create_exception(
+            &analyst,
+            ExceptionRequest {
+                kind: TargetKind::Recommendation,
+                target: "va-_-pypi-_-pillow".into(),
+                justification: Justification::PlannedRemediation,
+                context: "pillow upgrade scheduled with the Q1 release".into(),
+                groups: Some(vec!["web".into(), "internal".into()]),
+                duration: ExceptionDuration::Days(90),
+            },
+        )
+        .await
+        .expect("two groups");
+    let after = engine
+        .cancel_exception(&analyst, both.id, Some(vec!["web".into()]))
+        .await
+        .expect("cancel web");
+    assert_eq!(after.status, ExceptionStatus::InEffect);
+    let states: Vec<(&str, ExceptionStatus)> = after
+        .device_groups
+        .iter()
+        .map(|g| (g.name.as_str(), g.status))
+        .collect();
+    assert_eq!(
+        states,
+        vec![
+            ("internal", ExceptionStatus::InEffect),
+            ("web", ExceptionStatus::Canceled)
+        ]
+    );
+
+    // Bad requests name the field.
+    let mut bad = on_django(Justification::RiskAccepted, Some(&["web"]), 400);
+    let e = engine
+        .create_exception(&analyst, bad.clone())
+        .await
+        .unwrap_err();
+    assert!(e.to_string().starts_with("durationDays:"), "{e}");
+    bad.duration = ExceptionDuration::Days(30);
+    bad.groups = Some(vec!["nowhere".into()]);
+    let e = engine
+        .create_exception(&analyst, bad.clone())
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("unknown device group \"nowhere\""),
+        "{e}"
+    );
+    bad.target = "va-_-pypi-_-no-such-package".into();
+    let e = engine.create_exception(&analyst, bad).await.unwrap_err();
+    assert!(matches!(e, EngineError::NotFound(_)), "{e}");
+
+    // Every change is in the audit chain, and the chain verifies.
+    let entries = engine
+        .audit(&bulwark_engine::AuditFilter::default())
+        .await
+        .unwrap();
+    let actions: Vec<&str> = entries.iter().map(|e| e.action.as_str()).collect();
+    for action in [
+        "user.create",
+        "exception.create",
+        "exception.cancel",
+        "exception.expire",
+    ] {
+        assert!(
+            actions.contains(&action),
+            "{action} missing from {actions:?}"
+        );
+    }
+    assert_eq!(
+        engine.verify_audit().await.unwrap(),
+        Ok(entries.len()),
+        "chain intact"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kev_addition_resurfaces_a_covered_exception() {
+    let Some(data) = bulwark_testdata::shared_data() else {
+        return;
+    };
+    let clock = start();
+    let (store, _database) = bulwark_store::testing::fresh_store().await.expect("store");
+    let engine = Engine::open(store, clock.clone()).await.expect("engine");
+    // The catalog as it stood on 2022-03-02: the real catalog without the entries added since.
+    let full =
+        std::fs::read_to_string(data.join("kev/known_exploited_vulnerabilities.json")).unwrap();
+    let mut catalog: serde_json::Value = serde_json::from_str(&full).unwrap();
+    catalog["vulnerabilities"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|v| v["dateAdded"].as_str().unwrap() < "2022-03-03");
+    catalog["count"] = catalog["vulnerabilities"].as_array().unwrap().len().into();
+    let dir = tempfile::tempdir().unwrap();
+    let older = dir.path().join("kev-2022-03-02.json");
+    std::fs::write(&older, serde_json::to_string(&catalog).unwrap()).unwrap();
+    for path in [
+        data.join("advisories/ghsa-maven-osv/ghsa-maven-osv.tar.zst"),
+        older,
+    ] {
+        let summary = engine.import(&path, &|_| {}).await.expect("import");
+        assert!(summary.errors.is_empty(), "{:?}", summary.errors);
+    }
+    let sbom = std::fs::read_to_string(
+        data.join("inventories/cyclonedx-bom-examples/SBOM/keycloak-10.0.2/bom.json"),
+    )
+    .unwrap();
+    engine
+        .ingest(device("keycloak", "identity", "bom.json", &sbom))
+        .await
+        .expect("ingest");
+    let (admin, _) = users(&engine).await;
+    let exception = engine
+        .create_exception(
+            &admin,
+            ExceptionRequest {
+                kind: TargetKind::Cve,
+                target: "CVE-2020-1938".into(),
+                justification: Justification::ThirdPartyControl,
+                context: "AJP connector disabled at the load balancer".into(),
+                groups: None,
+                duration: ExceptionDuration::Days(90),
+            },
+        )
+        .await
+        .expect("CVE exception");
+    assert!(
+        engine
+            .run_exception_job()
+            .await
+            .unwrap()
+            .resurfaced
+            .is_empty()
+    );
+
+    clock.advance(Duration::days(1));
+    let summary = engine
+        .import(
+            &data.join("kev/known_exploited_vulnerabilities.json"),
+            &|_| {},
+        )
+        .await
+        .expect("kev now");
+    assert!(summary.kev.added.iter().any(|c| c == "CVE-2020-1938"));
+    let job = engine.run_exception_job().await.expect("job");
+    assert_eq!(job.resurfaced, vec![exception.id]);
+    let view = engine.exception(exception.id).await.unwrap();
+    assert!(view.needs_review);
+    assert_eq!(
+        view.review_reasons,
+        vec!["CVE-2020-1938 was added to CISA KEV"]
+    );
+    assert_eq!(
+        view.status,
+        ExceptionStatus::InEffect,
+        "the default policy only marks"
+    );
+    assert!(
+        engine
+            .audit(&bulwark_engine::AuditFilter::default())
+            .await
+            .unwrap()
+            .iter()
+            .any(|e| e.action == "exception.resurface" && e.entity_id == exception.id.to_string())
+    );
+    assert!(
+        engine
+            .run_exception_job()
+            .await
+            .unwrap()
+            .resurfaced
+            .is_empty(),
+        "once"
+    );
+}
