@@ -34,6 +34,8 @@ fn quick() -> PostOptions {
 
 struct Server {
     base: String,
+    /// An admin's API token, for reading what the server stored.
+    token: String,
     _dir: tempfile::TempDir,
     _database: bulwark_store::testing::FreshDatabase,
 }
@@ -51,6 +53,22 @@ async fn server() -> Server {
         .import(Path::new(dir.path()), &|_| {})
         .await
         .expect("import");
+    let admin = bulwark_engine::local_admin();
+    engine
+        .add_user(
+            &admin,
+            "admin@example.org",
+            None,
+            bulwark_core::identity::Role::Admin,
+            None,
+        )
+        .await
+        .expect("add user");
+    let token = engine
+        .create_token(&admin, "admin@example.org", None)
+        .await
+        .expect("create token")
+        .token;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -59,6 +77,7 @@ async fn server() -> Server {
     tokio::spawn(bulwark_server::serve(state, listener));
     Server {
         base,
+        token,
         _dir: dir,
         _database: database,
     }
@@ -79,8 +98,13 @@ fn host(root: &Path) {
     );
 }
 
-async fn get(base: &str, path: &str) -> serde_json::Value {
-    let response = reqwest::get(format!("{base}{path}")).await.expect("GET");
+async fn get(server: &Server, path: &str) -> serde_json::Value {
+    let response = reqwest::Client::new()
+        .get(format!("{}{path}", server.base))
+        .bearer_auth(&server.token)
+        .send()
+        .await
+        .expect("GET");
     assert_eq!(response.status(), StatusCode::OK, "{path}");
     response.json().await.expect("JSON")
 }
@@ -116,7 +140,7 @@ async fn a_collected_report_is_ingested_and_matched() {
         "{answer}"
     );
 
-    let vulnerabilities = get(&server.base, "/api/machines/agent-e2e/vulnerabilities").await;
+    let vulnerabilities = get(&server, "/api/machines/agent-e2e/vulnerabilities").await;
     assert_eq!(
         vulnerabilities["value"][0]["id"], "CVE-2024-9002",
         "{vulnerabilities}"
@@ -139,7 +163,7 @@ async fn this_machines_report_is_accepted() {
         Some(report.device.name.as_str())
     );
     let software = get(
-        &server.base,
+        &server,
         &format!("/api/machines/{}/software", report.device.name),
     )
     .await;

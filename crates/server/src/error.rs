@@ -22,6 +22,9 @@ pub enum ApiError {
     /// 401: the request needs credentials it lacks (the message says which and how to configure them).
     #[error("{0}")]
     Unauthorized(String),
+    /// 403: the caller's role does not allow the call.
+    #[error("{0}")]
+    Forbidden(String),
     /// 404: no such resource, or no such route.
     #[error("{0}")]
     NotFound(String),
@@ -51,6 +54,7 @@ impl ApiError {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
@@ -66,6 +70,7 @@ impl ApiError {
         match self {
             ApiError::BadRequest(_) => "BadRequest",
             ApiError::Unauthorized(_) => "Unauthorized",
+            ApiError::Forbidden(_) => "Forbidden",
             ApiError::NotFound(_) => "NotFound",
             ApiError::Conflict(_) => "Conflict",
             ApiError::MethodNotAllowed(_) => "MethodNotAllowed",
@@ -92,7 +97,7 @@ pub struct ErrorBody {
 /// What went wrong.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ErrorDetail {
-    /// `BadRequest`, `Unauthorized`, `NotFound`, `Conflict`, `MethodNotAllowed`, `PayloadTooLarge`, `InvalidInventory` or
+    /// `BadRequest`, `Unauthorized`, `Forbidden`, `NotFound`, `Conflict`, `MethodNotAllowed`, `PayloadTooLarge`, `InvalidInventory` or
     /// `InternalError`.
     pub code: String,
     /// A sentence for a person.
@@ -117,6 +122,8 @@ impl From<EngineError> for ApiError {
             EngineError::NotFound(_) => ApiError::NotFound(error.to_string()),
             EngineError::Invalid(message) => ApiError::BadRequest(message),
             EngineError::Conflict(message) => ApiError::Conflict(message),
+            EngineError::Unauthorized(message) => ApiError::Unauthorized(message),
+            EngineError::Forbidden(message) => ApiError::Forbidden(message),
             EngineError::Format(e) => e.into(),
             EngineError::Store(e) => ApiError::internal("store error", &e),
             EngineError::Internal(_) => ApiError::internal("engine error", &error),

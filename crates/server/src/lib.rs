@@ -15,6 +15,7 @@ use axum::extract::DefaultBodyLimit;
 
 use bulwark_engine::Engine;
 
+pub mod auth;
 pub mod error;
 mod listing;
 pub mod odata;
@@ -69,6 +70,10 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(error::wrong_method)
         .layer(Extension(Arc::new(doc)))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ))
         .with_state(state)
 }
 
@@ -110,11 +115,40 @@ pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::i
         tracing::info!(%addr, "serving the API");
     }
     let daily = tokio::spawn(daily_scores(state.engine.clone()));
+    let remediation = tokio::spawn(remediation_jobs(state.engine.clone()));
     let served = axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await;
     daily.abort();
+    remediation.abort();
     served
+}
+
+/// How often the exception and activity jobs run.
+const REMEDIATION_CHECK: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The exception job (records expiries, announces upcoming ones, resurfacing) and the activity job
+/// (automatic completion, retention), every [`REMEDIATION_CHECK`]. Each transition is recorded once, so
+/// several replicas may run them. Failures are logged and retried at the next run.
+async fn remediation_jobs(engine: Arc<Engine>) {
+    let mut ticks = tokio::time::interval(REMEDIATION_CHECK);
+    loop {
+        ticks.tick().await;
+        match engine.run_exception_job().await {
+            Ok(report) if !report.expired.is_empty() || !report.resurfaced.is_empty() => {
+                tracing::info!(?report, "exception job")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "exception job failed"),
+        }
+        match engine.run_task_job().await {
+            Ok((completed, purged)) if !completed.is_empty() || purged > 0 => {
+                tracing::info!(?completed, purged, "remediation activity job")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "remediation activity job failed"),
+        }
+    }
 }
 
 /// How often the daily-snapshot job looks whether a day has passed since the last snapshot.

@@ -26,6 +26,7 @@ use crate::error::{ErrorBody, ErrorDetail};
         (name = "vulnerabilities", description = "Vulnerabilities open in the fleet, with their threat context (NVD, CISA KEV, EPSS)."),
         (name = "scores", description = "Exposure scores of the organisation, device groups and devices, and their history."),
         (name = "configuration", description = "The Secure Score for Devices: configuration scores of the organisation, device groups and devices, configuration assessments (OpenSCAP, osquery) and ConfigurationChange recommendations."),
+        (name = "remediation", description = "Exceptions (with their score impact and resurfacing), remediation activities and the tamper-evident audit trail."),
         (name = "meta", description = "This document.")
     ),
     components(schemas(ErrorBody, ErrorDetail))
@@ -81,12 +82,16 @@ pub struct Recommendation {
     pub exposure_impact: f64,
     /// The rise of the secure score for devices (0 for software recommendations).
     pub config_score_impact: f64,
-    /// `Active`, `Exception` or `Partial exception`.
+    /// `Active`, `Exception` or `PartialException`, from the exceptions in effect.
     pub status: String,
     /// Devices with the product installed (any version).
     pub total_machine_count: u64,
     /// Devices seen in the last 30 days with a vulnerable version.
     pub exposed_machines_count: u64,
+    /// Exposed devices that still have a weakness of it no exception covers.
+    pub exposed_machines_count_after_exceptions: u64,
+    /// The exact drop of the exposure score (exceptions applied) if remediated where no exception covers it.
+    pub exposure_impact_after_exceptions: f64,
     /// The component the recommendation is about.
     pub related_component: String,
     /// `Application` for language packages, `OS` for distribution packages.
@@ -303,6 +308,86 @@ pub struct Finding {
     pub informational: Option<String>,
 }
 
+/// An exception: why a recommendation or CVE is not remediated, for which device groups, until when.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Exception {
+    /// Store id.
+    pub id: i64,
+    /// `Recommendation` or `Cve`.
+    pub exception_type: String,
+    /// The recommendation it is on.
+    pub recommendation_id: Option<String>,
+    /// The CVE it is on.
+    pub cve_id: Option<String>,
+    /// `third_party_control`, `alternate_mitigation`, `risk_accepted`, `planned_remediation`,
+    /// `cve_no_patch` or `false_positive`.
+    pub justification: String,
+    /// The console's label of the justification.
+    pub justification_label: String,
+    /// The free text.
+    pub justification_context: String,
+    /// `InEffect`, `Expired` or `Canceled`.
+    pub status: String,
+    /// Every current and future device group.
+    pub global: bool,
+    /// The device groups: `{name, status, suspended, canceledBy, canceledOn}`.
+    pub device_groups: Vec<serde_json::Value>,
+    /// `NoImpact`, `Mitigated` or `Removed`.
+    pub score_effect: String,
+    /// Who created it.
+    pub created_by: String,
+    /// When.
+    #[schema(format = DateTime)]
+    pub created_on: String,
+    /// Its expiry instant.
+    #[schema(format = DateTime)]
+    pub expires_on: String,
+    /// Who canceled it.
+    pub canceled_by: Option<String>,
+    /// When.
+    #[schema(format = DateTime)]
+    pub canceled_on: Option<String>,
+    /// A resurfacing trigger fired.
+    pub needs_review: bool,
+    /// Why.
+    pub review_reasons: Vec<String>,
+    /// The policy voided it.
+    pub voided: bool,
+    /// In effect yet covering nothing for the policy's number of days.
+    pub stale: bool,
+    /// The last time it covered a finding.
+    #[schema(format = DateTime)]
+    pub last_covered_on: Option<String>,
+}
+
+/// One entry of the audit trail.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEntry {
+    /// Position in the chain, from 1.
+    pub seq: i64,
+    /// When.
+    #[schema(format = DateTime)]
+    pub at: String,
+    /// Who (`system` for the system's own changes).
+    pub actor: String,
+    /// What (`exception.create`, …).
+    pub action: String,
+    /// The kind of entity.
+    pub entity: String,
+    /// Its id.
+    pub entity_id: String,
+    /// The entity before, as JSON text.
+    pub before: Option<String>,
+    /// The entity after, as JSON text.
+    pub after: Option<String>,
+    /// The previous entry's hash.
+    pub prev_hash: String,
+    /// This entry's hash.
+    pub hash: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -345,6 +430,8 @@ mod tests {
         check::<InventoryNote, bulwark_core::InventoryNote>();
         check::<Unassessed, bulwark_core::scan::Unassessed>();
         check::<Finding, bulwark_core::scan::Finding>();
+        check::<Exception, bulwark_engine::ExceptionView>();
+        check::<AuditEntry, bulwark_core::audit::AuditEntry>();
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Black-box tests of `POST /api/agent/report`: the real server on 127.0.0.1:0 over a fresh store, with
 //! and without agent tokens, fed reports written as JSON by the test.
 
+mod common;
+
 use std::path::Path;
 use std::sync::Arc;
 
@@ -38,7 +40,10 @@ const ADVISORIES: [(&str, &str); 2] = [
 
 struct TestApp {
     base: String,
+    /// Posts reports (it carries no user token: agents have their own).
     client: reqwest::Client,
+    /// Reads what was stored, as an admin.
+    admin: reqwest::Client,
     _dir: tempfile::TempDir,
     _database: bulwark_store::testing::FreshDatabase,
 }
@@ -60,6 +65,7 @@ impl TestApp {
             .await
             .expect("import");
         assert_eq!(summary.inserted, 2, "{summary:?}");
+        let admin = common::admin_client(&engine).await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -70,6 +76,7 @@ impl TestApp {
         TestApp {
             base,
             client: reqwest::Client::new(),
+            admin,
             _dir: dir,
             _database: database,
         }
@@ -98,7 +105,7 @@ impl TestApp {
 
     async fn get(&self, path: &str) -> Value {
         let response = self
-            .client
+            .admin
             .get(format!("{}{path}", self.base))
             .send()
             .await

@@ -2,6 +2,8 @@
 //! store, imports a small OSV record set written by the test, uploads Cargo.lock inventories through the
 //! API, and checks the answers as a client sees them.
 
+mod common;
+
 use std::path::Path;
 use std::sync::Arc;
 
@@ -122,6 +124,7 @@ impl TestApp {
             .expect("import advisories");
         assert_eq!(summary.inserted, 4, "{summary:?}");
         assert!(summary.errors.is_empty(), "{:?}", summary.errors);
+        let client = common::admin_client(&engine).await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -132,7 +135,7 @@ impl TestApp {
         ));
         TestApp {
             base,
-            client: reqwest::Client::new(),
+            client,
             _dir: dir,
             _database: database,
         }
@@ -920,7 +923,6 @@ async fn openapi_document_describes_every_route() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exposure_scores_groups_and_device_value() {
     let app = TestApp::seeded().await;
-    let json_body = |v: Value| serde_json::to_vec(&v).unwrap();
     let (status, org) = app.get("/api/exposureScore", &[]).await;
     assert_eq!(status, StatusCode::OK, "{org}");
     assert_eq!(org["time"], "2024-06-01T12:00:00Z");
@@ -1083,4 +1085,136 @@ async fn exposure_scores_groups_and_device_value() {
         .await;
     assert_eq!(status, StatusCode::OK);
     assert!(!history["value"].as_array().unwrap().is_empty());
+}
+
+fn json_body(value: Value) -> Vec<u8> {
+    serde_json::to_vec(&value).unwrap()
+}
+
+#[tokio::test]
+async fn exceptions_hide_recommendations_and_roles_are_enforced() {
+    let app = TestApp::seeded().await;
+    // No token: 401 with a message saying how to get one.
+    let anonymous = reqwest::Client::new()
+        .get(format!("{}/api/recommendations", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    let body: Value = anonymous.json().await.unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("bulwark token create"),
+        "{body}"
+    );
+
+    let ids = app.list("/api/recommendations", &[], "id").await;
+    let target = ids[0].clone();
+    let post = |body: Value| app.send(Method::POST, "/api/exceptions", &[], json_body(body));
+    let (status, bad) = post(serde_json::json!({
+        "recommendationId": target, "justification": "because",
+        "justificationContext": "x", "durationDays": 30, "global": true
+    }))
+    .await;
+    check_error(
+        status,
+        &bad,
+        StatusCode::BAD_REQUEST,
+        "BadRequest",
+        &["justification", "risk_accepted"],
+    );
+    let (status, missing) = post(serde_json::json!({
+        "recommendationId": target, "justification": "risk_accepted",
+        "durationDays": 30, "global": true
+    }))
+    .await;
+    check_error(
+        status,
+        &missing,
+        StatusCode::BAD_REQUEST,
+        "BadRequest",
+        &["justificationContext"],
+    );
+    let (status, created) = post(serde_json::json!({
+        "recommendationId": target, "justification": "risk_accepted",
+        "justificationContext": "accepted until the rewrite", "durationDays": 30,
+        "global": true
+    }))
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["status"], "InEffect");
+
+    // The default list hides it; naming the status shows it.
+    assert!(
+        !app.list("/api/recommendations", &[], "id")
+            .await
+            .contains(&target)
+    );
+    assert_eq!(
+        app.list("/api/recommendations", &[("status", "Exception")], "id")
+            .await,
+        vec![target.clone()]
+    );
+    assert_eq!(
+        app.list(
+            "/api/recommendations",
+            &[("$filter", "status eq 'Exception'")],
+            "id"
+        )
+        .await,
+        vec![target.clone()]
+    );
+
+    // An analyst, created through the API, may not create a global exception (403).
+    let (status, _) = app
+        .send(
+            Method::POST,
+            "/api/users",
+            &[],
+            json_body(serde_json::json!({"email": "ana@example.org", "role": "analyst"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, token) = app
+        .send(
+            Method::POST,
+            "/api/users/ana@example.org/tokens",
+            &[],
+            json_body(serde_json::json!({"days": 7})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{token}");
+    let token = token["token"].as_str().unwrap().to_string();
+    let refused = reqwest::Client::new()
+        .post(format!("{}/api/exceptions", app.base))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({
+            "recommendationId": ids[1], "justification": "risk_accepted",
+            "justificationContext": "no", "durationDays": 30, "global": true
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+
+    // CSV export of the Exceptions tab, and the audit chain.
+    let csv = reqwest::Client::new()
+        .get(format!("{}/api/exceptions?format=csv", app.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.status(), StatusCode::OK);
+    let text = csv.text().await.unwrap();
+    let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+    assert!(
+        header.contains(&"id") && header.contains(&"justificationContext"),
+        "{text}"
+    );
+    assert!(text.contains("accepted until the rewrite"), "{text}");
+    let (status, verified) = app.get("/api/audit/verify", &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(verified["valid"], true, "{verified}");
 }

@@ -2,6 +2,8 @@
 //! OpenSCAP results and osquery rows uploaded through the API, the secure score, machine configuration
 //! and configuration recommendations read back as a client sees them, and every refused upload.
 
+mod common;
+
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -79,6 +81,7 @@ impl TestApp {
         let engine = Engine::open(store, Arc::new(clock))
             .await
             .expect("open engine");
+        let client = common::admin_client(&engine).await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -89,7 +92,7 @@ impl TestApp {
         ));
         TestApp {
             base,
-            client: reqwest::Client::new(),
+            client,
             _database: database,
         }
     }

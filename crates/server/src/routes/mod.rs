@@ -25,7 +25,8 @@ mod config;
 mod docs;
 mod machines;
 mod recommendations;
-mod scores;
+mod remediation;
+pub(crate) mod scores;
 mod vulnerabilities;
 
 /// The API: every route with its documentation.
@@ -67,6 +68,21 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(config::list_configuration_recommendations))
         .routes(routes!(config::get_configuration_recommendation))
         .routes(routes!(config::list_configuration_recommendation_machines))
+        .routes(routes!(
+            remediation::list_exceptions,
+            remediation::create_exception
+        ))
+        .routes(routes!(remediation::preview_exception))
+        .routes(routes!(remediation::get_exception))
+        .routes(routes!(remediation::cancel_exception))
+        .routes(routes!(remediation::list_tasks, remediation::create_task))
+        .routes(routes!(remediation::get_task))
+        .routes(routes!(remediation::complete_task))
+        .routes(routes!(remediation::task_machines))
+        .routes(routes!(remediation::list_audit))
+        .routes(routes!(remediation::verify_audit))
+        .routes(routes!(remediation::list_users, remediation::create_user))
+        .routes(routes!(remediation::create_token))
         .routes(routes!(docs::openapi_json))
 }
 

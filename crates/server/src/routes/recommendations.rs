@@ -13,7 +13,8 @@ use crate::listing::{self, Collection};
 use crate::openapi::{self as doc, List};
 use crate::routes::{ApiPath, ListQuery};
 
-/// Lists security recommendations.
+/// Lists security recommendations. Those in status `Exception` are hidden unless the query names
+/// `status` (`?status=Exception`, `$filter=status eq 'Exception'`).
 #[utoipa::path(
     get,
     path = "/api/recommendations",
@@ -28,8 +29,19 @@ pub(crate) async fn list_recommendations(
     State(state): State<AppState>,
     ListQuery(query): ListQuery,
 ) -> Result<Json<Collection>, ApiError> {
+    // The default list hides recommendations that exceptions cover entirely; naming `status` in a
+    // plain parameter or in `$filter` shows whatever the query selects.
+    let names_status = query.equals.contains_key("status")
+        || query
+            .filter
+            .as_ref()
+            .is_some_and(|f| f.fields().contains(&"status"));
     let query = listing::check::<Recommendation>(query)?;
-    query.apply(state.engine.recommendations().await?)
+    let mut items = state.engine.recommendations().await?;
+    if !names_status {
+        items.retain(|r| r.status != "Exception");
+    }
+    query.apply(items)
 }
 
 /// Gets one security recommendation.

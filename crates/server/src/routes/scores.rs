@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use bulwark_core::group::{DeviceGroup, GroupRule};
-use bulwark_engine::{DeviceGroupPatch, NewDeviceGroup, ScoreScope};
+use bulwark_engine::{DeviceGroupPatch, ImpactMode, NewDeviceGroup, ScoreScope};
 
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
@@ -27,6 +27,10 @@ pub(crate) struct ScoreAt {
     score: f64,
     /// `Low` (0–29), `Medium` (30–69) or `High` (70–100).
     band: String,
+    /// With `impact=hybrid`: the score as if no exception existed (`score` counts mitigation-like
+    /// exceptions as remediated).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    score_without_exceptions: Option<f64>,
 }
 
 /// A device group's score (MDVM's `{time, score, rbacGroupName}`).
@@ -42,6 +46,9 @@ pub(crate) struct GroupScoreAt {
     rbac_group_name: String,
     /// Active devices in the group.
     devices: u64,
+    /// With `impact=hybrid`: the score as if no exception existed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    score_without_exceptions: Option<f64>,
 }
 
 /// A device's exposure score.
@@ -88,21 +95,65 @@ fn label<T: Serialize>(value: &T) -> String {
         .unwrap_or_default()
 }
 
+/// How exceptions count in a score (`impact=`).
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ImpactQuery {
+    /// `mitigation` (default): mitigation-like exceptions score as remediated, false positives are
+    /// removed; `none`: exceptions change nothing; `hybrid`: `score` as mitigation plus
+    /// `scoreWithoutExceptions`.
+    impact: Option<String>,
+}
+
+/// The two reports a query asks for: the one `score` shows, and the no-impact one for `hybrid`.
+async fn reports(
+    state: &AppState,
+    query: Result<axum::extract::Query<ImpactQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<
+    (
+        bulwark_engine::ExposureReport,
+        Option<bulwark_engine::ExposureReport>,
+    ),
+    ApiError,
+> {
+    let axum::extract::Query(query) =
+        query.map_err(|e| ApiError::BadRequest(format!("invalid query: {}", e.body_text())))?;
+    match query.impact.as_deref().unwrap_or("mitigation") {
+        "hybrid" => Ok((
+            state.engine.exposure_with(ImpactMode::Mitigation).await?,
+            Some(state.engine.exposure_with(ImpactMode::None).await?),
+        )),
+        other => {
+            let mode = ImpactMode::parse(other).ok_or_else(|| {
+                ApiError::BadRequest(format!("impact={other:?}: give none, mitigation or hybrid"))
+            })?;
+            Ok((state.engine.exposure_with(mode).await?, None))
+        }
+    }
+}
+
 /// The organisation's exposure score now.
 #[utoipa::path(
     get,
     path = "/api/exposureScore",
     tag = "scores",
-    responses((status = 200, description = "The organisation's exposure score", body = ScoreAt))
+    params(ImpactQuery),
+    responses(
+        (status = 200, description = "The organisation's exposure score", body = ScoreAt),
+        (status = 400, description = "Invalid query", body = ErrorBody),
+    )
 )]
 pub(crate) async fn exposure_score(
     State(state): State<AppState>,
+    query: Result<axum::extract::Query<ImpactQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<ScoreAt>, ApiError> {
-    let report = state.engine.exposure().await?;
+    let (report, raw) = reports(&state, query).await?;
     Ok(Json(ScoreAt {
         time: time(report.time),
         score: report.score,
         band: label(&report.band),
+        score_without_exceptions: raw.map(|r| r.score),
     }))
 }
 
@@ -111,12 +162,25 @@ pub(crate) async fn exposure_score(
     get,
     path = "/api/exposureScore/ByMachineGroups",
     tag = "scores",
-    responses((status = 200, description = "Scores by device group", body = List<GroupScoreAt>))
+    params(ImpactQuery),
+    responses(
+        (status = 200, description = "Scores by device group", body = List<GroupScoreAt>),
+        (status = 400, description = "Invalid query", body = ErrorBody),
+    )
 )]
 pub(crate) async fn exposure_score_by_groups(
     State(state): State<AppState>,
+    query: Result<axum::extract::Query<ImpactQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<List<GroupScoreAt>>, ApiError> {
-    let report = state.engine.exposure().await?;
+    let (report, raw) = reports(&state, query).await?;
+    let raw: std::collections::HashMap<String, f64> = raw
+        .map(|r| {
+            r.groups
+                .into_iter()
+                .map(|g| (g.rbac_group_name, g.score))
+                .collect()
+        })
+        .unwrap_or_default();
     Ok(Json(List {
         value: report
             .groups
@@ -124,6 +188,7 @@ pub(crate) async fn exposure_score_by_groups(
             .map(|g| GroupScoreAt {
                 time: time(g.time),
                 score: g.score,
+                score_without_exceptions: raw.get(&g.rbac_group_name).copied(),
                 rbac_group_name: g.rbac_group_name,
                 devices: g.devices,
             })
@@ -146,7 +211,11 @@ pub(crate) struct HistoryQuery {
     machine: Option<String>,
 }
 
-fn parse_time(field: &str, text: &str, end_of_day: bool) -> Result<DateTime<Utc>, ApiError> {
+pub(crate) fn parse_time(
+    field: &str,
+    text: &str,
+    end_of_day: bool,
+) -> Result<DateTime<Utc>, ApiError> {
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
         return Ok(t.with_timezone(&Utc));
     }
