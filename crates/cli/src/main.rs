@@ -6,6 +6,7 @@ mod assess;
 mod demo;
 mod feeds;
 mod output;
+mod remediation;
 mod scan;
 
 use std::path::PathBuf;
@@ -125,6 +126,31 @@ enum Command {
     /// Show the Secure Score for Devices: the organisation's, each group's and device's, and the
     /// configuration changes that would raise it most.
     ConfigScore(assess::ConfigScoreArgs),
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: remediation::UserCommand,
+    },
+    /// Create API tokens.
+    Token {
+        #[command(subcommand)]
+        command: remediation::TokenCommand,
+    },
+    /// Exceptions: create, list, show, cancel.
+    Exceptions {
+        #[command(subcommand)]
+        command: remediation::ExceptionsCommand,
+    },
+    /// Remediation activities: create, list, complete.
+    Remediation {
+        #[command(subcommand)]
+        command: remediation::RemediationCommand,
+    },
+    /// The audit trail: list, verify.
+    Audit {
+        #[command(subcommand)]
+        command: remediation::AuditCommand,
+    },
     /// Import every advisory under DIR, ingest this host's packages and the inventories under DIR, and serve.
     Demo {
         /// A directory of feeds and inventories (on a development machine: ../shared/data).
@@ -294,6 +320,11 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Feeds { command } => feeds::run(&command, &cli.db).await,
+        Command::User { command } => remediation::run_user(&command, &cli.db).await,
+        Command::Token { command } => remediation::run_token(&command, &cli.db).await,
+        Command::Exceptions { command } => remediation::run_exceptions(&command, &cli.db).await,
+        Command::Remediation { command } => remediation::run_remediation(&command, &cli.db).await,
+        Command::Audit { command } => remediation::run_audit(&command, &cli.db).await,
         Command::Assess(args) => assess::run_assess(&args, &cli.db).await,
         Command::ConfigScore(args) => assess::run_config_score(&args, &cli.db).await,
         Command::Agent(args) => {

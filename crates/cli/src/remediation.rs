@@ -1,0 +1,486 @@
+//! `bulwark user`, `token`, `exceptions`, `remediation` and `audit`: identity, exceptions, remediation
+//! activities and the audit trail from the command line, with the same checks as the API. Commands that
+//! change exceptions or activities act as the user `--as EMAIL` names (role checks apply); `user add`
+//! and `token create` act as the local administrator — whoever can open the database has that power.
+
+use std::io::Read;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, NaiveDate, Utc};
+use clap::{Args, Subcommand};
+
+use bulwark_core::exception::{
+    ALL_JUSTIFICATIONS, ExceptionDuration, ExceptionRequest, Justification, TargetKind,
+};
+use bulwark_core::identity::{Role, User};
+use bulwark_engine::{AuditFilter, Engine, ExceptionView, TaskRequest, TaskView, local_admin};
+
+use crate::{ListFormat, open_engine};
+
+/// `bulwark user …`.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user.
+    Add {
+        /// E-mail address.
+        email: String,
+        /// `viewer`, `analyst` or `admin`.
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// Display name.
+        #[arg(long)]
+        name: Option<String>,
+        /// Read a password (for the console) from standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List users.
+    List,
+}
+
+/// `bulwark token …`.
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create an API token for a user; prints the token as the last line (it is shown only once).
+    Create {
+        /// The user's e-mail.
+        #[arg(long)]
+        user: String,
+        /// Days of validity (default: no expiry).
+        #[arg(long)]
+        days: Option<u32>,
+    },
+}
+
+/// Who acts, for commands that change exceptions or activities.
+#[derive(Debug, Args)]
+pub struct Actor {
+    /// The user this command acts as (their role is checked).
+    #[arg(long = "as", env = "BULWARK_USER", value_name = "EMAIL")]
+    pub actor: String,
+}
+
+/// `bulwark exceptions …`.
+#[derive(Debug, Subcommand)]
+pub enum ExceptionsCommand {
+    /// Create an exception on a recommendation or a CVE.
+    Create {
+        #[command(flatten)]
+        actor: Actor,
+        /// The recommendation id.
+        #[arg(long, conflicts_with = "cve", required_unless_present = "cve")]
+        recommendation: Option<String>,
+        /// The CVE id.
+        #[arg(long)]
+        cve: Option<String>,
+        /// third_party_control, alternate_mitigation, risk_accepted, planned_remediation,
+        /// cve_no_patch, false_positive.
+        #[arg(long, value_parser = parse_justification)]
+        justification: Justification,
+        /// Why, in words.
+        #[arg(long)]
+        context: String,
+        /// 30, 60, 90, 180 or 365.
+        #[arg(long, conflicts_with = "expires", required_unless_present = "expires")]
+        days: Option<u32>,
+        /// Explicit expiry: RFC 3339 time or YYYY-MM-DD.
+        #[arg(long)]
+        expires: Option<String>,
+        /// Every current and future device group (admins only).
+        #[arg(long, conflicts_with = "group", required_unless_present = "group")]
+        global: bool,
+        /// A device group (repeatable).
+        #[arg(long)]
+        group: Vec<String>,
+    },
+    /// List exceptions.
+    List {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
+    },
+    /// Show one exception (JSON).
+    Show {
+        /// Its id.
+        id: i64,
+    },
+    /// Cancel an exception, or some of its device groups.
+    Cancel {
+        #[command(flatten)]
+        actor: Actor,
+        /// Its id.
+        id: i64,
+        /// A device group to cancel (repeatable); none: the whole exception.
+        #[arg(long)]
+        group: Vec<String>,
+    },
+}
+
+/// `bulwark remediation …`.
+#[derive(Debug, Subcommand)]
+pub enum RemediationCommand {
+    /// Create a remediation activity from a recommendation.
+    Create {
+        #[command(flatten)]
+        actor: Actor,
+        /// The recommendation id.
+        #[arg(long)]
+        recommendation: String,
+        /// High, Medium or Low.
+        #[arg(long, default_value = "Medium")]
+        priority: String,
+        /// Due date (YYYY-MM-DD or RFC 3339); none: attention required.
+        #[arg(long)]
+        due: Option<String>,
+        /// A device group (repeatable); none: every group with exposed devices.
+        #[arg(long)]
+        group: Vec<String>,
+        /// Notes.
+        #[arg(long, default_value = "")]
+        notes: String,
+    },
+    /// List remediation activities with their progress.
+    List {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
+    },
+    /// Complete an activity by hand.
+    Complete {
+        #[command(flatten)]
+        actor: Actor,
+        /// Its id.
+        id: i64,
+    },
+}
+
+/// `bulwark audit …`.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// List the audit trail, oldest first.
+    List {
+        /// Only entries about this kind of entity (exception, remediationTask, user, token, …).
+        #[arg(long)]
+        entity: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
+    },
+    /// Check the hash chain; exit 1 naming the first bad entry.
+    Verify,
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    Role::parse(s).ok_or_else(|| format!("unknown role {s:?}; give viewer, analyst or admin"))
+}
+
+fn parse_justification(s: &str) -> Result<Justification, String> {
+    Justification::parse(s).ok_or_else(|| {
+        let names: Vec<&str> = ALL_JUSTIFICATIONS.iter().map(|j| j.as_str()).collect();
+        format!(
+            "unknown justification {s:?}; give one of {}",
+            names.join(", ")
+        )
+    })
+}
+
+fn parse_when(field: &str, text: &str) -> Result<DateTime<Utc>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        && let Some(t) = d.and_hms_opt(0, 0, 0)
+    {
+        return Ok(t.and_utc());
+    }
+    bail!("{field} {text:?} is not an RFC 3339 time or a YYYY-MM-DD date")
+}
+
+async fn acting(engine: &Engine, actor: &Actor) -> Result<User> {
+    engine
+        .user(&actor.actor)
+        .await
+        .with_context(|| format!("--as {}", actor.actor))
+}
+
+/// Runs `bulwark user …`.
+pub async fn run_user(command: &UserCommand, db: &str) -> Result<ExitCode> {
+    let engine = open_engine(db).await?;
+    match command {
+        UserCommand::Add {
+            email,
+            role,
+            name,
+            password_stdin,
+        } => {
+            let password = if *password_stdin {
+                let mut text = String::new();
+                std::io::stdin()
+                    .read_to_string(&mut text)
+                    .context("reading the password from standard input")?;
+                Some(text.trim_end_matches(['\r', '\n']).to_string())
+            } else {
+                None
+            };
+            let user = engine
+                .add_user(
+                    &local_admin(),
+                    email,
+                    name.as_deref(),
+                    *role,
+                    password.as_deref(),
+                )
+                .await?;
+            println!(
+                "added {} ({}) as user {}",
+                user.email,
+                user.role.as_str(),
+                user.id
+            );
+        }
+        UserCommand::List => {
+            for u in engine.users().await? {
+                println!(
+                    "{:<5} {:<8} {:<40} {}",
+                    u.id,
+                    u.role.as_str(),
+                    u.email,
+                    u.display_name
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `bulwark token …`.
+pub async fn run_token(command: &TokenCommand, db: &str) -> Result<ExitCode> {
+    let engine = open_engine(db).await?;
+    let TokenCommand::Create { user, days } = command;
+    let created = engine.create_token(&local_admin(), user, *days).await?;
+    match created.record.expires_at {
+        Some(at) => println!(
+            "token {} for {user}, expires {}",
+            created.record.id,
+            at.to_rfc3339()
+        ),
+        None => println!("token {} for {user}, no expiry", created.record.id),
+    }
+    println!("{}", created.token);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_exceptions(items: &[ExceptionView]) {
+    println!(
+        "{:<5} {:<10} {:<22} {:<45} {:<18} {:<20} EXPIRES",
+        "ID", "STATUS", "JUSTIFICATION", "TARGET", "SCOPE", "CREATED BY"
+    );
+    for e in items {
+        let target = e
+            .recommendation_id
+            .as_deref()
+            .or(e.cve_id.as_deref())
+            .unwrap_or_default();
+        let scope = if e.global {
+            "global".to_string()
+        } else {
+            e.device_groups
+                .iter()
+                .map(|g| g.name.as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let mut status = e.status.as_str().to_string();
+        if e.needs_review {
+            status.push('!');
+        }
+        println!(
+            "{:<5} {:<10} {:<22} {:<45} {:<18} {:<20} {}",
+            e.id,
+            status,
+            e.justification.as_str(),
+            target,
+            scope,
+            e.created_by,
+            e.expires_on.format("%Y-%m-%d %H:%M")
+        );
+    }
+}
+
+/// Runs `bulwark exceptions …`.
+pub async fn run_exceptions(command: &ExceptionsCommand, db: &str) -> Result<ExitCode> {
+    let engine = open_engine(db).await?;
+    match command {
+        ExceptionsCommand::Create {
+            actor,
+            recommendation,
+            cve,
+            justification,
+            context,
+            days,
+            expires,
+            global,
+            group,
+        } => {
+            let user = acting(&engine, actor).await?;
+            let (kind, target) = match (recommendation, cve) {
+                (Some(r), None) => (TargetKind::Recommendation, r.clone()),
+                (None, Some(c)) => (TargetKind::Cve, c.clone()),
+                _ => bail!("give --recommendation or --cve"),
+            };
+            let duration = match (days, expires) {
+                (Some(d), None) => ExceptionDuration::Days(*d),
+                (None, Some(e)) => ExceptionDuration::Until(parse_when("--expires", e)?),
+                _ => bail!("give --days or --expires"),
+            };
+            let request = ExceptionRequest {
+                kind,
+                target,
+                justification: *justification,
+                context: context.clone(),
+                groups: (!global).then(|| group.clone()),
+                duration,
+            };
+            let view = engine.create_exception(&user, request).await?;
+            println!("{}", serde_json::to_string_pretty(&view)?);
+        }
+        ExceptionsCommand::List { format } => {
+            let items = engine.exceptions().await?;
+            match format {
+                ListFormat::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({ "value": items }))?
+                ),
+                ListFormat::Table => print_exceptions(&items),
+            }
+        }
+        ExceptionsCommand::Show { id } => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&engine.exception(*id).await?)?
+            );
+        }
+        ExceptionsCommand::Cancel { actor, id, group } => {
+            let user = acting(&engine, actor).await?;
+            let groups = (!group.is_empty()).then(|| group.clone());
+            let view = engine.cancel_exception(&user, *id, groups).await?;
+            println!("{}", serde_json::to_string_pretty(&view)?);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_tasks(items: &[TaskView]) {
+    println!(
+        "{:<5} {:<10} {:<7} {:<11} {:<9} {:<40} GROUPS",
+        "ID", "STATUS", "PRIO", "DUE", "PROGRESS", "TITLE"
+    );
+    for t in items {
+        let due = t.due_on.map_or_else(
+            || "attention".to_string(),
+            |d| d.format("%Y-%m-%d").to_string(),
+        );
+        println!(
+            "{:<5} {:<10} {:<7} {:<11} {:<9} {:<40} {}",
+            t.id,
+            t.status.as_str(),
+            t.priority.as_str(),
+            due,
+            format!("{}/{}", t.fixed_devices, t.target_devices),
+            t.title,
+            t.rbac_group_names.join(",")
+        );
+    }
+}
+
+/// Runs `bulwark remediation …`.
+pub async fn run_remediation(command: &RemediationCommand, db: &str) -> Result<ExitCode> {
+    let engine = open_engine(db).await?;
+    match command {
+        RemediationCommand::Create {
+            actor,
+            recommendation,
+            priority,
+            due,
+            group,
+            notes,
+        } => {
+            let user = acting(&engine, actor).await?;
+            let due_on = due.as_deref().map(|d| parse_when("--due", d)).transpose()?;
+            let view = engine
+                .create_task(
+                    &user,
+                    TaskRequest {
+                        recommendation_id: recommendation.clone(),
+                        device_groups: group.clone(),
+                        priority: priority.clone(),
+                        due_on,
+                        notes: notes.clone(),
+                    },
+                )
+                .await?;
+            println!("{}", serde_json::to_string_pretty(&view)?);
+        }
+        RemediationCommand::List { format } => {
+            let items = engine.tasks().await?;
+            match format {
+                ListFormat::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({ "value": items }))?
+                ),
+                ListFormat::Table => print_tasks(&items),
+            }
+        }
+        RemediationCommand::Complete { actor, id } => {
+            let user = acting(&engine, actor).await?;
+            let view = engine.complete_task(&user, *id).await?;
+            println!("{}", serde_json::to_string_pretty(&view)?);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `bulwark audit …`.
+pub async fn run_audit(command: &AuditCommand, db: &str) -> Result<ExitCode> {
+    let engine = open_engine(db).await?;
+    match command {
+        AuditCommand::List { entity, format } => {
+            let filter = AuditFilter {
+                entity: entity.clone(),
+                ..AuditFilter::default()
+            };
+            let entries = engine.audit(&filter).await?;
+            match format {
+                ListFormat::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({ "value": entries }))?
+                ),
+                ListFormat::Table => {
+                    for e in &entries {
+                        println!(
+                            "{:<6} {} {:<20} {:<22} {}:{}",
+                            e.seq,
+                            e.at.format("%Y-%m-%d %H:%M:%S"),
+                            e.actor,
+                            e.action,
+                            e.entity,
+                            e.entity_id
+                        );
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        AuditCommand::Verify => match engine.verify_audit().await? {
+            Ok(n) => {
+                println!("audit trail intact: {n} entries verified");
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(b) => {
+                println!("audit trail BROKEN at entry {}: {}", b.seq, b.reason);
+                Ok(ExitCode::from(1))
+            }
+        },
+    }
+}
