@@ -291,11 +291,13 @@ fn syft_alpine_image() {
     );
     assert_eq!(find(&inv, "musl"), "Alpine:3.17 musl 1.2.3-r4");
     assert_eq!(find(&inv, "zlib"), "Alpine:3.17 zlib 1.2.13-r0");
-    // syft's binary cataloger reports busybox a second time without a purl but with a CPE.
+    // syft's binary cataloger reports busybox a second time without a purl but with a CPE: the binary
+    // of Alpine's own package, which Alpine's advisories judge, not NVD's upstream ranges.
     assert_eq!(inv.notes.len(), 1, "{:?}", inv.notes);
     assert_contains(
         &inv.notes[0].message,
-        "busybox 1.35.0: no purl: a CPE alone names no ecosystem, and CPE-only components are not matched yet",
+        "busybox 1.35.0: no purl, and the Alpine busybox 1.35.0-r29 package ships it, so the \
+         distribution's advisories judge it rather than NVD's upstream ranges",
     );
     assert!(
         inv.notes[0].location.starts_with("line "),
@@ -703,7 +705,9 @@ fn cyclonedx_nesting_os_and_notes() {
         [
             "npm inner 1.0.0",
             "Debian:9 bash 4.4-5",
-            "PyPI nested-pkg 2.0"
+            "PyPI nested-pkg 2.0",
+            // No purl, but a CPE name: CPE-only software, for NVD's configurations.
+            "CPE x:deeper 1"
         ]
     );
     assert_eq!(inv.os.as_deref(), Some("debian 9.13"));
@@ -715,7 +719,6 @@ fn cyclonedx_nesting_os_and_notes() {
     assert_eq!(
         notes,
         [
-            "$.components[1].components[0].components[0]: deeper: no purl: a CPE alone names no ecosystem, and CPE-only components are not matched yet",
             "$.components[3]: mystery: no purl or CPE, so it cannot be matched",
             "$.components[4]: bad: invalid package URL \"not a purl\": missing scheme",
         ]
@@ -753,9 +756,165 @@ fn cyclonedx_nesting_os_and_notes() {
     assert_eq!(
         xml_notes,
         [
-            "line 13: deeper: no purl: a CPE alone names no ecosystem, and CPE-only components are not matched yet",
             "line 17: mystery: no purl or CPE, so it cannot be matched",
             "line 18: bad: invalid package URL \"not a purl\": missing scheme",
+        ]
+    );
+}
+
+/// Components with a CPE name and no purl, as CycloneDX JSON, CycloneDX XML, SPDX JSON and SPDX
+/// tag-value write them: (name, version, CPE).
+const CPE_ONLY: [(&str, &str, &str); 5] = [
+    (
+        "struts",
+        "2.3.5",
+        "cpe:2.3:a:apache:struts:2.3.5:*:*:*:*:*:*:*",
+    ),
+    ("curl", "8.0.1", "cpe:2.3:a:haxx:libcurl:*:*:*:*:*:*:*:*"),
+    ("thing", "", "cpe:2.3:a:acme:thing:4.2"),
+    ("anything", "1", "cpe:2.3:a:*:anything:1:*:*:*:*:*:*:*"),
+    ("broken", "1", "cpe:/a:acme:broken:1"),
+];
+
+/// A version, or `None` for the empty string.
+fn version(v: &str) -> Option<&str> {
+    (!v.is_empty()).then_some(v)
+}
+
+#[test]
+fn cpe_only_components_are_cpe_software() {
+    let cdx_json_components: Vec<String> = CPE_ONLY
+        .iter()
+        .map(|(name, v, cpe)| match version(v) {
+            Some(v) => format!(
+                r#"{{"type": "library", "name": "{name}", "version": "{v}", "cpe": "{cpe}"}}"#
+            ),
+            None => format!(r#"{{"type": "library", "name": "{name}", "cpe": "{cpe}"}}"#),
+        })
+        .collect();
+    let cdx_xml_components: Vec<String> = CPE_ONLY
+        .iter()
+        .map(|(name, v, cpe)| {
+            let v = version(v)
+                .map(|v| format!("<version>{v}</version>"))
+                .unwrap_or_default();
+            format!(
+                r#"<component type="library"><name>{name}</name>{v}<cpe>{cpe}</cpe></component>"#
+            )
+        })
+        .collect();
+    let spdx_packages: Vec<String> = CPE_ONLY
+        .iter()
+        .enumerate()
+        .map(|(i, (name, v, cpe))| {
+            let v = version(v).map(|v| format!(r#""versionInfo": "{v}","#)).unwrap_or_default();
+            format!(
+                r#"{{"name": "{name}", "SPDXID": "SPDXRef-{i}", {v} "downloadLocation": "NOASSERTION",
+                    "externalRefs": [{{"referenceCategory": "SECURITY", "referenceType": "cpe23Type",
+                                       "referenceLocator": "{cpe}"}}]}}"#
+            )
+        })
+        .collect();
+    let spdx_tags: Vec<String> = CPE_ONLY
+        .iter()
+        .enumerate()
+        .map(|(i, (name, v, cpe))| {
+            let v = version(v).map(|v| format!("PackageVersion: {v}\n")).unwrap_or_default();
+            format!("PackageName: {name}\nSPDXID: SPDXRef-{i}\n{v}ExternalRef: SECURITY cpe23Type {cpe}\n")
+        })
+        .collect();
+    let documents = [
+        (InventoryFormat::CycloneDxJson, cdx_json(&format!("[{}]", cdx_json_components.join(",")))),
+        (InventoryFormat::CycloneDxXml, cdx_xml("1.6", &cdx_xml_components.join("\n"))),
+        (
+            InventoryFormat::SpdxJson,
+            format!(
+                r#"{{"spdxVersion": "SPDX-2.3", "dataLicense": "CC0-1.0", "SPDXID": "SPDXRef-DOCUMENT",
+                    "name": "cpe-only", "documentNamespace": "https://example.invalid/cpe-only",
+                    "creationInfo": {{"created": "2024-01-01T00:00:00Z", "creators": ["Tool: hand"]}},
+                    "packages": [{}]}}"#,
+                spdx_packages.join(",")
+            )
+            .into_bytes(),
+        ),
+        (
+            InventoryFormat::SpdxTagValue,
+            format!("SPDXVersion: SPDX-2.3\nDataLicense: CC0-1.0\n\n{}", spdx_tags.join("\n")).into_bytes(),
+        ),
+    ];
+    for (format, bytes) in documents {
+        let inv = parse(format, "cpe-only", &bytes);
+        let packages: Vec<(String, Option<&str>)> = inv
+            .packages
+            .iter()
+            .map(|p| (show(p), p.cpe.as_deref()))
+            .collect();
+        assert_eq!(
+            packages,
+            [
+                // The CPE name is kept as given; one without a version gets the component's, so that
+                // NVD's ranges can judge it; a component without a version takes the CPE's.
+                ("CPE apache:struts 2.3.5".to_string(), Some(CPE_ONLY[0].2)),
+                (
+                    "CPE haxx:libcurl 8.0.1".to_string(),
+                    Some("cpe:2.3:a:haxx:libcurl:8.0.1:*:*:*:*:*:*:*")
+                ),
+                ("CPE acme:thing 4.2".to_string(), Some(CPE_ONLY[2].2)),
+            ],
+            "{format:?}"
+        );
+        assert!(
+            inv.packages
+                .iter()
+                .all(|p| p.ecosystem.ecosystem == Ecosystem::Cpe && p.purl.is_none())
+        );
+        let notes: Vec<&str> = inv.notes.iter().map(|n| n.message.as_str()).collect();
+        assert_eq!(
+            notes,
+            [
+                "anything 1: no purl, and the CPE name cannot stand for it: the CPE name does not name \
+                 one vendor and product",
+                "broken 1: no purl, and the CPE name cannot stand for it: `cpe:/a:acme:broken:1` is not \
+                 a CPE 2.3 formatted string (it must start with `cpe:2.3:`)",
+            ],
+            "{format:?}"
+        );
+    }
+}
+
+#[test]
+fn cpe_only_binaries_of_distribution_packages_are_left_to_the_distribution() {
+    let bom = cdx_json(
+        r#"[
+        {"type": "library", "name": "openssh-server", "version": "1:9.2p1-2+deb12u2",
+         "purl": "pkg:deb/debian/openssh-server@1:9.2p1-2+deb12u2?distro=debian-12&upstream=openssh"},
+        {"type": "application", "name": "sshd", "version": "9.2p1",
+         "cpe": "cpe:2.3:a:openbsd:openssh:9.2p1:*:*:*:*:*:*:*"},
+        {"type": "application", "name": "sshd", "version": "9.8p1",
+         "cpe": "cpe:2.3:a:openbsd:openssh:9.8p1:*:*:*:*:*:*:*"}
+    ]"#,
+    );
+    let inv = parse(InventoryFormat::CycloneDxJson, "debian.cdx.json", &bom);
+    let shown: Vec<String> = inv.packages.iter().map(show).collect();
+    // The binary of Debian's package (same upstream version) is Debian's to judge: backports make
+    // NVD's upstream ranges wrong for it. Another version is software of its own.
+    assert_eq!(
+        shown,
+        [
+            "Debian:12 openssh-server 1:9.2p1-2+deb12u2",
+            "CPE openbsd:openssh 9.8p1"
+        ]
+    );
+    let notes: Vec<String> = inv
+        .notes
+        .iter()
+        .map(|n| format!("{}: {}", n.location, n.message))
+        .collect();
+    assert_eq!(
+        notes,
+        [
+            "$.components[1]: sshd 9.2p1: no purl, and the Debian openssh-server 1:9.2p1-2+deb12u2 \
+          package ships it, so the distribution's advisories judge it rather than NVD's upstream ranges"
         ]
     );
 }

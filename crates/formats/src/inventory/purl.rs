@@ -1,6 +1,10 @@
 //! Package URLs: which ecosystem, package name and version a purl names; and the steps the SBOM parsers
 //! (CycloneDX, SPDX) share: reading JSON with paths in errors, and turning their entries (purl, CPE,
-//! name, version) into inventory packages and notes.
+//! name, version) into inventory packages and notes. An entry with a CPE name and no purl becomes
+//! CPE-only software ([`Ecosystem::Cpe`], `vendor:product`), which NVD's CPE configurations judge;
+//! unless it is a binary that a distribution package of the same SBOM ships (syft's binary cataloger
+//! reports `/bin/busybox` beside Alpine's `busybox` package), which is left to the distribution's
+//! advisories.
 //!
 //! Parsing is the `packageurl` crate's; this module only maps a parsed purl onto Bulwark's ecosystems
 //! (`pkg:deb/debian/…?distro=debian-12` → `Debian:12`) and normalises names and versions the way the
@@ -11,8 +15,9 @@ use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::str::FromStr;
 
+use bulwark_core::cpe_index::{cpe_package, cpe_product};
 use bulwark_core::{
-    Ecosystem, EcosystemRelease, InstalledPackage, Inventory, InventoryNote, VersionScheme,
+    Ecosystem, EcosystemRelease, InstalledPackage, Inventory, InventoryNote, Version, VersionScheme,
 };
 use packageurl::PackageUrl;
 use serde::Deserialize;
@@ -453,9 +458,20 @@ pub(crate) struct SbomEntry<'a> {
     pub not_a_package: bool,
 }
 
-/// Collects SBOM entries into an [`Inventory`]: packages from purls, notes for the rest, and the OS.
+/// A package an SBOM entry gave, with what [`SbomCollector::finish`] needs besides it.
+struct Found {
+    package: InstalledPackage,
+    /// The purl's `distro` qualifier as written, for OS packages.
+    distro: Option<String>,
+    /// For CPE-only software, its entry's location and label (for the note when a distribution package
+    /// ships it).
+    cpe_only: Option<(String, String)>,
+}
+
+/// Collects SBOM entries into an [`Inventory`]: packages from purls (or CPE names), notes for the rest,
+/// and the OS.
 pub(crate) struct SbomCollector {
-    packages: Vec<(InstalledPackage, Option<String>)>,
+    packages: Vec<Found>,
     notes: Vec<InventoryNote>,
     os: Option<(String, Option<String>)>,
 }
@@ -478,7 +494,8 @@ impl SbomCollector {
         });
     }
 
-    /// Adds one entry: a package when one of its purls names one, otherwise a note saying why not.
+    /// Adds one entry: a package when one of its purls names one, or when it has no purl and its CPE
+    /// name names a vendor and product; otherwise a note saying why not.
     pub fn add(&mut self, entry: SbomEntry<'_>) {
         let label = entry_label(&entry);
         if entry.is_os {
@@ -508,7 +525,11 @@ impl SbomCollector {
                     distro,
                 }) => {
                     package.cpe = entry.cpe.map(str::to_string);
-                    self.packages.push((*package, distro));
+                    self.packages.push(Found {
+                        package: *package,
+                        distro,
+                        cpe_only: None,
+                    });
                     return;
                 }
                 Ok(PurlMatch::Unmatched { reason }) => {
@@ -521,9 +542,17 @@ impl SbomCollector {
         }
         let message = match (first_reason, entry.cpe) {
             (Some(reason), _) => format!("{label}: {reason}"),
-            (None, Some(_)) => format!(
-                "{label}: no purl: a CPE alone names no ecosystem, and CPE-only components are not matched yet"
-            ),
+            (None, Some(cpe)) => match cpe_package(cpe, entry.version) {
+                Ok(package) => {
+                    self.packages.push(Found {
+                        package,
+                        distro: None,
+                        cpe_only: Some((entry.location, label)),
+                    });
+                    return;
+                }
+                Err(e) => format!("{label}: no purl, and the CPE name cannot stand for it: {e}"),
+            },
             (None, None) => format!("{label}: no purl or CPE, so it cannot be matched"),
         };
         self.note(entry.location, message);
@@ -547,7 +576,7 @@ impl SbomCollector {
             let distros: BTreeSet<&str> = self
                 .packages
                 .iter()
-                .filter_map(|(_, d)| d.as_deref())
+                .filter_map(|f| f.distro.as_deref())
                 .collect();
             if let [only] = distros.into_iter().collect::<Vec<_>>()[..] {
                 os = Some(only.replacen('-', " ", 1));
@@ -555,7 +584,7 @@ impl SbomCollector {
         }
         // The one release each distribution's packages state, or `None` when they disagree.
         let mut stated: HashMap<Ecosystem, Option<EcosystemRelease>> = HashMap::new();
-        for (p, _) in &self.packages {
+        for Found { package: p, .. } in &self.packages {
             if p.ecosystem.ecosystem.is_distro() && p.ecosystem.release.is_some() {
                 stated
                     .entry(p.ecosystem.ecosystem)
@@ -567,10 +596,26 @@ impl SbomCollector {
                     .or_insert_with(|| Some(p.ecosystem.clone()));
             }
         }
+        let shipped = distro_shipped(&self.packages);
+        let mut notes = self.notes;
         let packages = self
             .packages
             .into_iter()
-            .map(|(mut package, _)| {
+            .zip(shipped)
+            .filter_map(|(found, owner)| match (found.cpe_only, owner) {
+                (Some((location, label)), Some(owner)) => {
+                    notes.push(InventoryNote {
+                        location,
+                        message: format!(
+                            "{label}: no purl, and the {owner} package ships it, so the distribution's \
+                             advisories judge it rather than NVD's upstream ranges"
+                        ),
+                    });
+                    None
+                }
+                _ => Some(found.package),
+            })
+            .map(|mut package| {
                 let eco = package.ecosystem.ecosystem;
                 if package.ecosystem.release.is_none() && eco.is_distro() {
                     let from_os = os_release.as_ref().filter(|r| r.ecosystem == eco);
@@ -586,10 +631,51 @@ impl SbomCollector {
         Inventory {
             format: String::new(),
             packages,
-            notes: self.notes,
+            notes,
             os,
         }
     }
+}
+
+/// For each package, the distribution package of the same SBOM that ships it when it is CPE-only
+/// software (`Alpine busybox 1.35.0-r29`): one whose name or source name is the CPE product and whose
+/// upstream version is the CPE-only version (loosely equal).
+fn distro_shipped(found: &[Found]) -> Vec<Option<String>> {
+    let distro: Vec<&InstalledPackage> = found
+        .iter()
+        .map(|f| &f.package)
+        .filter(|p| p.ecosystem.ecosystem.is_distro())
+        .collect();
+    let owner = |p: &InstalledPackage| {
+        let (_, product) = cpe_product(p.ecosystem.ecosystem, &p.name)?;
+        let version = Version::parse(VersionScheme::Loose, &p.version).ok()?;
+        let d = distro.iter().find(|d| {
+            let names = [Some(d.name.as_str()), d.source_name.as_deref()];
+            names
+                .into_iter()
+                .flatten()
+                .any(|n| n.eq_ignore_ascii_case(product))
+                && Version::parse(VersionScheme::Loose, upstream_version(d))
+                    .is_ok_and(|u| u == version)
+        })?;
+        Some(format!(
+            "{} {} {}",
+            d.ecosystem.ecosystem, d.name, d.version
+        ))
+    };
+    found.iter().map(|f| owner(&f.package)).collect()
+}
+
+/// The upstream part of a distribution package's version: without the epoch and the package revision
+/// (`1:9.2p1-2+deb12u2` → `9.2p1`, `3.0.7-27.el9` → `3.0.7`, `1.35.0-r29` → `1.35.0`).
+fn upstream_version(package: &InstalledPackage) -> &str {
+    let version = package.advisory_version();
+    let version = version.split_once(':').map_or(version, |(_, rest)| rest);
+    let revision = match package.ecosystem.ecosystem.scheme() {
+        VersionScheme::Apk => version.rsplit_once("-r"),
+        _ => version.rsplit_once('-'),
+    };
+    revision.map_or(version, |(upstream, _)| upstream)
 }
 
 /// How a note names an entry: `name version`, or its first purl, or `unnamed entry`.
