@@ -349,12 +349,43 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             }
             let engine = open_engine(&cli.db).await?;
             demo::load(&engine, &feeds).await?;
+            demo_token(&engine).await?;
             if !no_serve {
                 serve(engine, &listen, Vec::new()).await?;
             }
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The demo's API token: the demo creates an admin user `admin@localhost` when the database has no user
+/// yet, and prints a fresh token of theirs (every API call needs one).
+async fn demo_token(engine: &Engine) -> Result<()> {
+    const DEMO_ADMIN: &str = "admin@localhost";
+    let admin = bulwark_engine::local_admin();
+    if engine.users().await?.is_empty() {
+        engine
+            .add_user(
+                &admin,
+                DEMO_ADMIN,
+                Some("Demo administrator"),
+                bulwark_core::identity::Role::Admin,
+                None,
+            )
+            .await?;
+    }
+    if engine.user(DEMO_ADMIN).await.is_ok() {
+        let created = engine.create_token(&admin, DEMO_ADMIN, Some(30)).await?;
+        println!(
+            "API token for {DEMO_ADMIN} (valid 30 days): {}",
+            created.token
+        );
+        println!(
+            "  curl -H 'Authorization: Bearer {}' http://…/api/recommendations",
+            created.token
+        );
+    }
+    Ok(())
 }
 
 async fn serve(engine: Arc<Engine>, listen: &str, agent_tokens: Vec<String>) -> Result<()> {
