@@ -121,12 +121,12 @@ impl ExceptionBody {
     }
 }
 
+/// A list query split: the list query, whether CSV was asked for, and the extra parameters taken out.
+type SplitQuery = (Query, bool, Vec<(String, String)>);
+
 /// The query of a list with the Remediation page's extras: the list query, plus `format=csv` and the
 /// named extra parameters (taken out before the list query sees them).
-fn split_query(
-    raw: Option<String>,
-    extras: &[&str],
-) -> Result<(Query, bool, Vec<(String, String)>), ApiError> {
+fn split_query(raw: Option<String>, extras: &[&str]) -> Result<SplitQuery, ApiError> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
         .map_err(|e| ApiError::BadRequest(format!("malformed query string: {e}")))?;
     let mut rest = Vec::new();
