@@ -8,6 +8,7 @@ mod feeds;
 mod output;
 mod remediation;
 mod scan;
+mod webhooks;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -150,6 +151,11 @@ enum Command {
     Audit {
         #[command(subcommand)]
         command: remediation::AuditCommand,
+    },
+    /// Webhooks for exception and remediation events: add, list, remove.
+    Webhooks {
+        #[command(subcommand)]
+        command: webhooks::WebhooksCommand,
     },
     /// Import every advisory under DIR, ingest this host's packages and the inventories under DIR, and serve.
     Demo {
@@ -325,6 +331,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Exceptions { command } => remediation::run_exceptions(&command, &cli.db).await,
         Command::Remediation { command } => remediation::run_remediation(&command, &cli.db).await,
         Command::Audit { command } => remediation::run_audit(&command, &cli.db).await,
+        Command::Webhooks { command } => webhooks::run(&command, &cli.db).await,
         Command::Assess(args) => assess::run_assess(&args, &cli.db).await,
         Command::ConfigScore(args) => assess::run_config_score(&args, &cli.db).await,
         Command::Agent(args) => {

@@ -127,9 +127,10 @@ pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::i
 /// How often the exception and activity jobs run.
 const REMEDIATION_CHECK: std::time::Duration = std::time::Duration::from_secs(60);
 
-/// The exception job (records expiries, announces upcoming ones, resurfacing) and the activity job
-/// (automatic completion, retention), every [`REMEDIATION_CHECK`]. Each transition is recorded once, so
-/// several replicas may run them. Failures are logged and retried at the next run.
+/// The exception job (records expiries, announces upcoming ones, resurfacing), the activity job
+/// (automatic completion, retention) and the webhook deliveries due, every [`REMEDIATION_CHECK`].
+/// Each transition is recorded once, so several replicas may run them. Failures are logged and
+/// retried at the next run.
 async fn remediation_jobs(engine: Arc<Engine>) {
     let mut ticks = tokio::time::interval(REMEDIATION_CHECK);
     loop {
@@ -147,6 +148,13 @@ async fn remediation_jobs(engine: Arc<Engine>) {
             }
             Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "remediation activity job failed"),
+        }
+        match engine.deliver_due().await {
+            Ok(report) if !report.retrying.is_empty() || !report.given_up.is_empty() => {
+                tracing::warn!(?report, "webhook deliveries failed")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "webhook delivery failed"),
         }
     }
 }
