@@ -1,9 +1,10 @@
-//! `bulwark user`, `token`, `exceptions`, `remediation` and `audit`: identity, exceptions, remediation
+//! `bulwark user`, `token`, `exceptions` (including VEX export and import), `remediation` and `audit`: identity, exceptions, remediation
 //! activities and the audit trail from the command line, with the same checks as the API. Commands that
 //! change exceptions or activities act as the user `--as EMAIL` names (role checks apply); `user add`
 //! and `token create` act as the local administrator — whoever can open the database has that power.
 
 use std::io::Read;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
@@ -14,7 +15,9 @@ use bulwark_core::exception::{
     ALL_JUSTIFICATIONS, ExceptionDuration, ExceptionRequest, Justification, TargetKind,
 };
 use bulwark_core::identity::{Role, User};
-use bulwark_engine::{AuditFilter, Engine, ExceptionView, TaskRequest, TaskView, local_admin};
+use bulwark_engine::{
+    AuditFilter, Engine, ExceptionView, TaskRequest, TaskView, VexFormat, local_admin,
+};
 
 use crate::{ListFormat, open_engine};
 
@@ -105,6 +108,34 @@ pub enum ExceptionsCommand {
         /// Its id.
         id: i64,
     },
+    /// Export every exception as a VEX document (exceptions' expiry, owner and scope as
+    /// `bulwark:exception:*` properties).
+    Export {
+        /// cyclonedx or openvex.
+        #[arg(long, default_value = "cyclonedx", value_parser = parse_vex_format)]
+        format: VexFormat,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        output: Option<PathBuf>,
+        /// The document's author (default: the first admin's e-mail, else `bulwark`).
+        #[arg(long)]
+        author: Option<String>,
+    },
+    /// Read a VEX document (CycloneDX, OpenVEX) or a scanner ignore file (.trivyignore.yaml,
+    /// osv-scanner.toml, deny.toml, .grype.yaml) as proposed exceptions; `--apply` creates them.
+    Import {
+        /// The file.
+        file: PathBuf,
+        /// Create the proposals (as the `--as` user); without it they are only shown for review.
+        #[arg(long, requires = "actor")]
+        apply: bool,
+        /// The user the exceptions are created as (with --apply).
+        #[arg(long = "as", env = "BULWARK_USER", value_name = "EMAIL")]
+        actor: Option<String>,
+        /// Duration of proposals whose file gives no expiry: 30, 60, 90, 180 or 365 days.
+        #[arg(long, default_value_t = 90)]
+        days: u32,
+    },
     /// Cancel an exception, or some of its device groups.
     Cancel {
         #[command(flatten)]
@@ -169,6 +200,11 @@ pub enum AuditCommand {
     },
     /// Check the hash chain; exit 1 naming the first bad entry.
     Verify,
+}
+
+fn parse_vex_format(s: &str) -> Result<VexFormat, String> {
+    VexFormat::parse(s)
+        .ok_or_else(|| format!("unknown VEX format {s:?}; give cyclonedx or openvex"))
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
@@ -360,6 +396,78 @@ pub async fn run_exceptions(command: &ExceptionsCommand, db: &str) -> Result<Exi
                 "{}",
                 serde_json::to_string_pretty(&engine.exception(*id).await?)?
             );
+        }
+        ExceptionsCommand::Export {
+            format,
+            output,
+            author,
+        } => {
+            let author = match author {
+                Some(a) => a.clone(),
+                None => engine
+                    .users()
+                    .await?
+                    .into_iter()
+                    .find(|u| u.role == Role::Admin)
+                    .map_or_else(|| "bulwark".to_string(), |u| u.email),
+            };
+            let exported = engine.export_exceptions(*format, &author).await?;
+            for (id, reason) in &exported.left_out {
+                eprintln!("exception {id} left out: {reason}");
+            }
+            match output {
+                Some(path) => {
+                    std::fs::write(path, &exported.json)
+                        .with_context(|| format!("writing {}", path.display()))?;
+                    eprintln!("wrote {}", path.display());
+                }
+                None => print!("{}", exported.json),
+            }
+        }
+        ExceptionsCommand::Import {
+            file,
+            apply,
+            actor,
+            days,
+        } => {
+            let bytes =
+                std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+            let user = match (apply, actor) {
+                (true, Some(email)) => engine
+                    .user(email)
+                    .await
+                    .with_context(|| format!("--as {email}"))?,
+                _ => local_admin(),
+            };
+            let name = file.display().to_string();
+            let import = engine
+                .import_exceptions(&user, &name, &bytes, *apply, *days)
+                .await?;
+            println!("{}: read as {}", name, import.format);
+            for p in &import.proposals {
+                let scope = if p.global {
+                    "global".to_string()
+                } else {
+                    p.device_groups.join(",")
+                };
+                println!(
+                    "  {:<14} {:<24} {:<22} {:<10} {}  ({})",
+                    p.outcome,
+                    p.target,
+                    p.justification.as_str(),
+                    scope,
+                    p.reason.as_deref().unwrap_or_default(),
+                    p.source
+                );
+            }
+            for (at, why) in &import.skipped {
+                println!("  skipped        {at}: {why}");
+            }
+            if !apply && !import.proposals.is_empty() {
+                println!(
+                    "review the proposals, then run again with --apply --as EMAIL to create them"
+                );
+            }
         }
         ExceptionsCommand::Cancel { actor, id, group } => {
             let user = acting(&engine, actor).await?;

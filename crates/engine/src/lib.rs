@@ -40,7 +40,9 @@ mod exceptions;
 mod identity;
 mod remediation;
 mod scores;
+mod vex;
 mod views;
+mod webhooks;
 
 pub use agent::AgentIngestSummary;
 pub use bulwark_store::{
@@ -59,7 +61,9 @@ pub use exceptions::{
 pub use identity::{CreatedToken, LOCAL_ADMIN, local_admin};
 pub use remediation::{TaskRequest, TaskView};
 pub use scores::{DeviceScore, ExposureReport, GroupScore};
+pub use vex::{ExceptionImport, ImportedProposal, VexFormat};
 pub use views::{MachineView, SoftwareView};
+pub use webhooks::{DELIVERY_HEADER, DeliveryReport, EVENT_HEADER};
 
 /// Errors of the engine; callers (HTTP, CLI) map each variant to a status or exit code.
 #[derive(Debug, thiserror::Error)]
@@ -611,15 +615,20 @@ impl Engine {
             .ok_or_else(|| EngineError::NotFound(format!("machine {id_or_name}")))
     }
 
-    /// A device's open vulnerabilities.
+    /// A device's open vulnerabilities (false positives removed).
     pub async fn machine_vulnerabilities(
         &self,
         id_or_name: &str,
     ) -> EngineResult<Vec<VulnerabilitySummary>> {
         let device = self.find_device(id_or_name).await?;
-        let weaknesses = self.store.device_weaknesses(device.id).await?;
-        let open: Vec<&Weakness> = weaknesses.iter().filter(|w| w.resolved.is_none()).collect();
-        Ok(summaries(&self.index(), &self.threat(), &open))
+        let fleet = self.fleet().await?;
+        let index = self.index();
+        let open: Vec<&Weakness> = fleet
+            .findings(&index)
+            .into_iter()
+            .filter(|w| w.device_id == device.id)
+            .collect();
+        Ok(summaries(&index, &self.threat(), &open))
     }
 
     /// A device's installed software.
@@ -631,8 +640,9 @@ impl Engine {
     /// Every vulnerability with at least one open weakness in the fleet.
     pub async fn vulnerabilities(&self) -> EngineResult<Vec<VulnerabilitySummary>> {
         let fleet = self.fleet().await?;
-        let open: Vec<&Weakness> = fleet.open.iter().collect();
-        Ok(summaries(&self.index(), &self.threat(), &open))
+        let index = self.index();
+        let open = fleet.findings(&index);
+        Ok(summaries(&index, &self.threat(), &open))
     }
 
     /// One vulnerability, by its id, an alias or an advisory id; known even with no exposed device.
@@ -640,7 +650,7 @@ impl Engine {
         let index = self.index();
         let vuln_id = resolve_vulnerability(&index, id)
             .ok_or_else(|| EngineError::NotFound(format!("vulnerability {id}")))?;
-        let exposed = self.fleet().await?.exposed_to(&vuln_id);
+        let exposed = self.fleet().await?.exposed_to(&index, &vuln_id);
         let advisory_ids: Vec<&str> = index
             .advisories()
             .iter()
@@ -662,7 +672,7 @@ impl Engine {
         let vuln_id = resolve_vulnerability(&index, id)
             .ok_or_else(|| EngineError::NotFound(format!("vulnerability {id}")))?;
         let fleet = self.fleet().await?;
-        let devices = fleet.exposed_to(&vuln_id);
+        let devices = fleet.exposed_to(&index, &vuln_id);
         Ok(fleet.machine_views(&self.device_scores(&fleet), |d| devices.contains(&d.id)))
     }
 
@@ -799,12 +809,24 @@ impl views::Fleet {
         Ok(open)
     }
 
-    /// Devices with an open weakness of this vulnerability.
-    fn exposed_to(&self, vulnerability_id: &str) -> BTreeSet<DeviceId> {
-        self.open
-            .iter()
+    /// Devices with an open weakness of this vulnerability that no false-positive exception removes.
+    fn exposed_to(&self, index: &AdvisoryIndex, vulnerability_id: &str) -> BTreeSet<DeviceId> {
+        self.findings(index)
+            .into_iter()
             .filter(|w| w.vulnerability_id == vulnerability_id)
             .map(|w| w.device_id)
+            .collect()
+    }
+
+    /// The open weaknesses that are findings: those a false-positive exception covers are removed.
+    fn findings(&self, index: &AdvisoryIndex) -> Vec<&Weakness> {
+        self.open
+            .iter()
+            .zip(self.covers(index))
+            .filter(|(_, c)| {
+                c.is_none_or(|c| c.effect != bulwark_core::exception::ScoreEffect::Removed)
+            })
+            .map(|(w, _)| w)
             .collect()
     }
 

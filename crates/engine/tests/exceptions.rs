@@ -267,6 +267,51 @@ async fn exceptions_change_status_and_scores_exactly_and_expire_on_the_clock() {
         ]
     );
 
+    // A false positive removes the finding: the device no longer lists the CVE, nor the CVE the device.
+    let cve = engine
+        .machine_vulnerabilities("dojo-web")
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|v| v.id.starts_with("CVE-"))
+        .expect("a CVE on dojo-web")
+        .id;
+    let exposed_before = engine.vulnerability(&cve).await.unwrap().exposed_machines;
+    engine
+        .create_exception(
+            &analyst,
+            ExceptionRequest {
+                kind: TargetKind::Cve,
+                target: cve.clone(),
+                justification: Justification::FalsePositive,
+                context: "the vulnerable module is not installed".into(),
+                groups: Some(vec!["web".into()]),
+                duration: ExceptionDuration::Days(30),
+            },
+        )
+        .await
+        .expect("false positive");
+    assert!(
+        !engine
+            .machine_vulnerabilities("dojo-web")
+            .await
+            .unwrap()
+            .iter()
+            .any(|v| v.id == cve)
+    );
+    assert_eq!(
+        engine.vulnerability(&cve).await.unwrap().exposed_machines,
+        exposed_before - 1
+    );
+    assert!(
+        !engine
+            .vulnerability_machines(&cve)
+            .await
+            .unwrap()
+            .iter()
+            .any(|m| m.computer_dns_name == "dojo-web")
+    );
+
     // Bad requests name the field.
     let mut bad = on_django(Justification::RiskAccepted, Some(&["web"]), 400);
     let e = engine
@@ -409,5 +454,221 @@ async fn a_kev_addition_resurfaces_a_covered_exception() {
             .resurfaced
             .is_empty(),
         "once"
+    );
+}
+
+/// What a VEX round trip must keep of an exception: kind, recommendation, CVE, justification,
+/// context, global scope, the device groups in effect and the expiry.
+type Decision = (
+    TargetKind,
+    Option<String>,
+    Option<String>,
+    Justification,
+    String,
+    bool,
+    Vec<String>,
+    DateTime<Utc>,
+);
+
+/// The decision an exception records.
+fn decision(v: &bulwark_engine::ExceptionView) -> Decision {
+    (
+        v.exception_type,
+        v.recommendation_id.clone(),
+        v.cve_id.clone(),
+        v.justification,
+        v.justification_context.clone(),
+        v.global,
+        v.device_groups
+            .iter()
+            .filter(|g| g.status == ExceptionStatus::InEffect)
+            .map(|g| g.name.clone())
+            .collect(),
+        v.expires_on,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vex_exports_reimport_to_the_same_exceptions_and_ignore_files_are_proposals() {
+    let Some(data) = bulwark_testdata::shared_data() else {
+        return;
+    };
+    let clock = start();
+    let (store, _database) = bulwark_store::testing::fresh_store().await.expect("store");
+    let engine = Engine::open(store, clock.clone()).await.expect("engine");
+    let summary = engine
+        .import(
+            &data.join("advisories/pypa/pypa-advisory-database.tar.zst"),
+            &|_| {},
+        )
+        .await
+        .expect("import");
+    assert!(summary.errors.is_empty(), "{:?}", summary.errors);
+    for (name, group, file) in [
+        ("dojo-web", "web", "defectdojo-1.10.4.requirements.txt"),
+        (
+            "dojo-internal",
+            "internal",
+            "defectdojo-2.0.3.requirements.txt",
+        ),
+    ] {
+        let text =
+            std::fs::read_to_string(data.join("inventories/lockfiles/python").join(file)).unwrap();
+        engine
+            .ingest(device(name, group, "requirements.txt", &text))
+            .await
+            .expect("ingest");
+    }
+    let (admin, _) = users(&engine).await;
+    let cve = engine
+        .recommendation_vulnerabilities("va-_-pypi-_-pillow")
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|v| v.id.starts_with("CVE-"))
+        .expect("a pillow CVE")
+        .id;
+    let requests = vec![
+        on_django(Justification::RiskAccepted, None, 90),
+        ExceptionRequest {
+            kind: TargetKind::Cve,
+            target: cve.clone(),
+            justification: Justification::AlternateMitigation,
+            context: "image uploads are disabled".into(),
+            groups: Some(vec!["web".into(), "internal".into()]),
+            duration: ExceptionDuration::Days(60),
+        },
+        ExceptionRequest {
+            kind: TargetKind::Recommendation,
+            target: "va-_-pypi-_-urllib3".into(),
+            justification: Justification::PlannedRemediation,
+            context: "urllib3 2.x lands with the Q1 release, \"planned\"".into(),
+            groups: Some(vec!["internal".into()]),
+            duration: ExceptionDuration::Days(30),
+        },
+    ];
+    for r in requests {
+        engine.create_exception(&admin, r).await.expect("create");
+    }
+    let original: Vec<_> = engine
+        .exceptions()
+        .await
+        .unwrap()
+        .iter()
+        .map(decision)
+        .collect();
+
+    for format in [
+        bulwark_engine::VexFormat::CycloneDx,
+        bulwark_engine::VexFormat::OpenVex,
+    ] {
+        let exported = engine
+            .export_exceptions(format, "ciso@example.org")
+            .await
+            .expect("export");
+        // Only exceptions no longer in effect (canceled by the previous round) cover nothing.
+        let in_effect: Vec<i64> = engine
+            .exceptions()
+            .await
+            .unwrap()
+            .iter()
+            .filter(|e| e.status == ExceptionStatus::InEffect)
+            .map(|e| e.id)
+            .collect();
+        assert!(
+            exported
+                .left_out
+                .iter()
+                .all(|(id, _)| !in_effect.contains(id)),
+            "{:?}",
+            exported.left_out
+        );
+        // Cancel everything in effect, then import the document back.
+        for e in engine.exceptions().await.unwrap() {
+            if e.status == ExceptionStatus::InEffect {
+                engine
+                    .cancel_exception(&admin, e.id, None)
+                    .await
+                    .expect("cancel");
+            }
+        }
+        // Without --apply nothing is stored.
+        let before = engine.exceptions().await.unwrap().len();
+        let dry = engine
+            .import_exceptions(
+                &admin,
+                "bulwark-vex.json",
+                exported.json.as_bytes(),
+                false,
+                90,
+            )
+            .await
+            .expect("dry run");
+        assert_eq!(dry.proposals.len(), 3, "{dry:?}");
+        assert_eq!(engine.exceptions().await.unwrap().len(), before);
+        let applied = engine
+            .import_exceptions(
+                &admin,
+                "bulwark-vex.json",
+                exported.json.as_bytes(),
+                true,
+                90,
+            )
+            .await
+            .expect("import");
+        assert!(
+            applied.proposals.iter().all(|p| p.outcome == "created"),
+            "{format:?}: {applied:?}"
+        );
+        let back: Vec<_> = engine
+            .exceptions()
+            .await
+            .unwrap()
+            .iter()
+            .filter(|e| e.status == ExceptionStatus::InEffect)
+            .map(decision)
+            .collect();
+        assert_eq!(back, original, "{format:?} round trip");
+    }
+
+    // An osv-scanner ignore file: proposals for review; applied, the expiry comes from the file.
+    let toml = format!(
+        "[[IgnoredVulns]]\nid = \"{cve}\"\nignoreUntil = 2026-12-15T00:00:00Z\nreason = \"not reachable from our code\"\n"
+    );
+    let dry = engine
+        .import_exceptions(&admin, "osv-scanner.toml", toml.as_bytes(), false, 90)
+        .await
+        .expect("ignore file");
+    assert_eq!(dry.format, "osv-scanner.toml");
+    assert_eq!(dry.proposals.len(), 1);
+    assert_eq!(dry.proposals[0].outcome, "proposed");
+    assert_eq!(dry.proposals[0].justification, Justification::RiskAccepted);
+    // The CVE has a device-group exception in effect; a global proposal does not collide with it.
+    let applied = engine
+        .import_exceptions(&admin, "osv-scanner.toml", toml.as_bytes(), true, 90)
+        .await
+        .expect("apply");
+    assert_eq!(applied.proposals[0].outcome, "created", "{applied:?}");
+    let created = engine
+        .exception(applied.proposals[0].exception_id.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        created.expires_on,
+        Utc.with_ymd_and_hms(2026, 12, 15, 0, 0, 0).unwrap()
+    );
+    assert_eq!(created.justification_context, "not reachable from our code");
+    // Applied again, it collides with itself: refused with the reason, nothing else changes.
+    let again = engine
+        .import_exceptions(&admin, "osv-scanner.toml", toml.as_bytes(), true, 90)
+        .await
+        .expect("apply again");
+    assert_eq!(again.proposals[0].outcome, "refused");
+    assert!(
+        again.proposals[0]
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("already in effect")
     );
 }

@@ -28,6 +28,7 @@ mod recommendations;
 mod remediation;
 pub(crate) mod scores;
 mod vulnerabilities;
+mod webhooks;
 
 /// The API: every route with its documentation.
 pub(crate) fn api() -> OpenApiRouter<AppState> {
@@ -73,6 +74,8 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
             remediation::create_exception
         ))
         .routes(routes!(remediation::preview_exception))
+        .routes(routes!(remediation::export_exceptions))
+        .routes(routes!(remediation::import_exceptions))
         .routes(routes!(remediation::get_exception))
         .routes(routes!(remediation::cancel_exception))
         .routes(routes!(remediation::list_tasks, remediation::create_task))
@@ -83,6 +86,9 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(remediation::verify_audit))
         .routes(routes!(remediation::list_users, remediation::create_user))
         .routes(routes!(remediation::create_token))
+        .routes(routes!(webhooks::list_webhooks, webhooks::create_webhook))
+        .routes(routes!(webhooks::delete_webhook))
+        .routes(routes!(webhooks::list_deliveries))
         .routes(routes!(docs::openapi_json))
 }
 

@@ -639,3 +639,90 @@ pub(crate) async fn create_token(
         Json(state.engine.create_token(&actor, &email, body.days).await?),
     ))
 }
+
+/// The query of `GET /api/exceptions/export`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ExportQuery {
+    /// `cyclonedx` (default) or `openvex`.
+    format: Option<String>,
+}
+
+/// Every exception as a VEX document: CycloneDX 1.6 VEX or OpenVEX 0.2.0, with expiry, owner and scope
+/// as `bulwark:exception:*` facts (docs/exceptions-vex.md).
+#[utoipa::path(
+    get,
+    path = "/api/exceptions/export",
+    tag = "remediation",
+    params(ExportQuery),
+    responses(
+        (status = 200, description = "The VEX document", body = Object),
+        (status = 400, description = "Unknown format", body = ErrorBody),
+    )
+)]
+pub(crate) async fn export_exceptions(
+    State(state): State<AppState>,
+    Caller(user): Caller,
+    query: Result<axum::extract::Query<ExportQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let axum::extract::Query(query) =
+        query.map_err(|e| ApiError::BadRequest(format!("invalid query: {}", e.body_text())))?;
+    let name = query.format.as_deref().unwrap_or("cyclonedx");
+    let format = bulwark_engine::VexFormat::parse(name).ok_or_else(|| {
+        ApiError::BadRequest(format!("format={name:?}: give cyclonedx or openvex"))
+    })?;
+    let exported = state.engine.export_exceptions(format, &user.email).await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], exported.json).into_response())
+}
+
+/// The query of `POST /api/exceptions/import`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ImportQuery {
+    /// `true`: create the proposals as the caller; otherwise they are only returned for review.
+    apply: Option<bool>,
+    /// The file's name (ignore files are recognised by it: `.trivyignore.yaml`, `osv-scanner.toml`,
+    /// `deny.toml`, `.grype.yaml`); default `upload`.
+    file_name: Option<String>,
+    /// Duration of proposals whose file gives no expiry (default 90).
+    days: Option<u32>,
+}
+
+/// Reads a VEX document or scanner ignore file (the body) as proposed exceptions; `apply=true` creates
+/// them, each with the usual checks (refusals are reported per proposal).
+#[utoipa::path(
+    post,
+    path = "/api/exceptions/import",
+    tag = "remediation",
+    params(ImportQuery),
+    request_body(content = String, description = "The file's bytes"),
+    responses(
+        (status = 200, description = "`{format, applied, proposals: [{…, outcome, reason, exceptionId}], skipped}`", body = Object),
+        (status = 415, description = "Not a VEX document or ignore file", body = ErrorBody),
+        (status = 422, description = "Malformed (the message names the line or JSON path)", body = ErrorBody),
+    )
+)]
+pub(crate) async fn import_exceptions(
+    State(state): State<AppState>,
+    Caller(user): Caller,
+    query: Result<axum::extract::Query<ImportQuery>, axum::extract::rejection::QueryRejection>,
+    body: axum::body::Bytes,
+) -> Result<Json<bulwark_engine::ExceptionImport>, ApiError> {
+    let axum::extract::Query(query) =
+        query.map_err(|e| ApiError::BadRequest(format!("invalid query: {}", e.body_text())))?;
+    let name = query.file_name.as_deref().unwrap_or("upload");
+    Ok(Json(
+        state
+            .engine
+            .import_exceptions(
+                &user,
+                name,
+                &body,
+                query.apply.unwrap_or(false),
+                query.days.unwrap_or(90),
+            )
+            .await?,
+    ))
+}
