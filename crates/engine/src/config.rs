@@ -17,6 +17,7 @@ use bulwark_core::config::{
     CheckResult, CheckSource, CheckStatus, ConfigCategory, ConfigCheck, Evidence, ScoreParts,
     aggregate, category_scores, config_score_impacts, evaluate, linux_check, secure_score,
 };
+use bulwark_core::exception::{ExceptionSet, RecommendationStatus, ScoreEffect};
 use bulwark_core::group::{DeviceGroup, group_of};
 use bulwark_core::recommendation::EXPOSURE_WINDOW_DAYS;
 use bulwark_core::{Device, DeviceId, DeviceInfo};
@@ -260,7 +261,7 @@ pub struct ConfigurationRecommendation {
     pub config_score_impact: f64,
     /// Always 0: a configuration change does not change the exposure score.
     pub exposure_impact: f64,
-    /// `Active`.
+    /// `Active`, `Exception` or `PartialException`, from the exceptions in effect on it.
     pub status: String,
     /// What is checked and why it matters (empty when the source gave no description).
     pub description: String,
@@ -301,6 +302,11 @@ struct Assessed {
     groups: Vec<DeviceGroup>,
     /// The scored results of each device with any, by check id.
     results: BTreeMap<DeviceId, Vec<CheckResult>>,
+    /// The same results as the scores count them: a failing check that a mitigation-like (or
+    /// false-positive) exception on its configuration recommendation covers counts as passing.
+    effective: BTreeMap<DeviceId, Vec<CheckResult>>,
+    /// The failing (device, check) pairs an exception in effect covers, whatever its justification.
+    covered: BTreeSet<(DeviceId, String)>,
 }
 
 impl Assessed {
@@ -308,12 +314,20 @@ impl Assessed {
         device.last_seen >= self.now - Duration::days(EXPOSURE_WINDOW_DAYS)
     }
 
-    /// The active devices with results, by name, with their results.
+    /// The active devices with results, by name, with their results as the scores count them.
     fn active(&self) -> Vec<(&Device, &[CheckResult])> {
+        self.active_in(&self.effective)
+    }
+
+    /// The active devices with results in `results`.
+    fn active_in<'a>(
+        &'a self,
+        results: &'a BTreeMap<DeviceId, Vec<CheckResult>>,
+    ) -> Vec<(&'a Device, &'a [CheckResult])> {
         self.devices
             .iter()
             .filter(|d| self.is_active(d))
-            .filter_map(|d| Some((d, self.results.get(&d.id)?.as_slice())))
+            .filter_map(|d| Some((d, results.get(&d.id)?.as_slice())))
             .collect()
     }
 
@@ -377,22 +391,30 @@ impl Assessed {
         &self,
         catalog: &HashMap<String, ConfigCheck>,
     ) -> Vec<ConfigurationRecommendation> {
-        let active = self.active();
-        let per_device: Vec<&[CheckResult]> = active.iter().map(|(_, r)| *r).collect();
-        let impacts = config_score_impacts(&per_device);
+        // Impacts are the rise of the score as it is counted (exceptions applied); the rows list every
+        // check that fails, excepted or not, with the status the exceptions give it.
+        let effective: Vec<&[CheckResult]> = self.active().iter().map(|(_, r)| *r).collect();
+        let impacts = config_score_impacts(&effective);
+        let raw = self.active_in(&self.results);
+        let mut covered: BTreeMap<&str, usize> = BTreeMap::new();
         let mut rows: BTreeMap<&str, (&CheckResult, u64, u64, BTreeSet<CheckSource>)> =
             BTreeMap::new();
-        for result in per_device.iter().flat_map(|r| r.iter()) {
-            if !result.status.counts() {
-                continue;
-            }
-            let row = rows
-                .entry(&result.check_id)
-                .or_insert((result, 0, 0, BTreeSet::new()));
-            row.2 += 1;
-            if result.status == CheckStatus::Fail {
-                row.1 += 1;
-                row.3.insert(result.source);
+        for (device, results) in &raw {
+            for result in results.iter() {
+                if !result.status.counts() {
+                    continue;
+                }
+                let row = rows
+                    .entry(&result.check_id)
+                    .or_insert((result, 0, 0, BTreeSet::new()));
+                row.2 += 1;
+                if result.status == CheckStatus::Fail {
+                    row.1 += 1;
+                    row.3.insert(result.source);
+                    if self.covered.contains(&(device.id, result.check_id.clone())) {
+                        *covered.entry(&result.check_id).or_default() += 1;
+                    }
+                }
             }
         }
         let mut out: Vec<ConfigurationRecommendation> = rows
@@ -412,7 +434,12 @@ impl Assessed {
                     total_machine_count: assessed,
                     config_score_impact: impacts.get(id).copied().unwrap_or(0.0),
                     exposure_impact: 0.0,
-                    status: "Active".to_string(),
+                    status: RecommendationStatus::of(
+                        covered.get(id).copied().unwrap_or(0),
+                        failing as usize,
+                    )
+                    .as_str()
+                    .to_string(),
                     description: check.map(|c| c.description.to_string()).unwrap_or_default(),
                     remediation: check.map(|c| c.remediation.to_string()).unwrap_or_default(),
                     sources: sources.into_iter().collect(),
@@ -645,14 +672,42 @@ impl Engine {
         for (device, result) in self.store.config_results().await? {
             per_device.entry(device).or_default().push(result);
         }
+        let now = self.now();
+        let devices = self.store.devices().await?;
+        let groups = self.store.device_groups().await?;
+        let results: BTreeMap<DeviceId, Vec<CheckResult>> = per_device
+            .into_iter()
+            .map(|(device, results)| (device, scored(results)))
+            .collect();
+        let exceptions = self.store.exceptions().await?;
+        let set = ExceptionSet::new(&exceptions, now);
+        let mut effective = results.clone();
+        let mut covered = BTreeSet::new();
+        if !set.is_empty() {
+            for device in &devices {
+                let Some(results) = effective.get_mut(&device.id) else {
+                    continue;
+                };
+                let group = group_of(device, &groups);
+                for result in results.iter_mut().filter(|r| r.status == CheckStatus::Fail) {
+                    let id = format!("{CONFIGURATION_RECOMMENDATION_PREFIX}{}", result.check_id);
+                    let Some(cover) = set.cover(&id, [], group) else {
+                        continue;
+                    };
+                    covered.insert((device.id, result.check_id.clone()));
+                    if cover.effect != ScoreEffect::NoImpact {
+                        result.status = CheckStatus::Pass;
+                    }
+                }
+            }
+        }
         Ok(Assessed {
-            now: self.now(),
-            devices: self.store.devices().await?,
-            groups: self.store.device_groups().await?,
-            results: per_device
-                .into_iter()
-                .map(|(device, results)| (device, scored(results)))
-                .collect(),
+            now,
+            devices,
+            groups,
+            results,
+            effective,
+            covered,
         })
     }
 
@@ -673,9 +728,14 @@ impl Engine {
             .get(&device.id)
             .cloned()
             .unwrap_or_default();
+        let counted = assessed
+            .effective
+            .get(&device.id)
+            .cloned()
+            .unwrap_or_default();
         Ok(MachineConfiguration {
             time: assessed.now,
-            device: assessed.device_score(&device, &results),
+            device: assessed.device_score(&device, &counted),
             is_active: assessed.is_active(&device),
             results,
         })
@@ -719,7 +779,7 @@ impl Engine {
             .strip_prefix(CONFIGURATION_RECOMMENDATION_PREFIX)
             .ok_or_else(|| EngineError::NotFound(format!("configuration recommendation {id}")))?;
         let machines: Vec<ConfigurationRecommendationMachine> = assessed
-            .active()
+            .active_in(&assessed.results)
             .into_iter()
             .filter_map(|(device, results)| {
                 let failing = results

@@ -457,3 +457,88 @@ async fn bad_assessments_are_refused_with_the_reason() {
     // Nothing refused created a device.
     assert!(engine.machines().await.expect("machines").is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exceptions_on_a_configuration_recommendation_change_the_secure_score_by_justification() {
+    use bulwark_core::exception::{ExceptionDuration, ExceptionRequest, Justification, TargetKind};
+    use bulwark_core::identity::Role;
+    let Some(bytes) = standard_results() else {
+        return;
+    };
+    let (engine, _clock, _database) = engine().await;
+    engine
+        .assess(AssessmentRequest {
+            device: "debian12-host".into(),
+            file: STANDARD.into(),
+            bytes,
+            format: None,
+        })
+        .await
+        .expect("assess");
+    let admin = engine
+        .add_user(
+            &bulwark_engine::local_admin(),
+            "ciso@example.org",
+            None,
+            Role::Admin,
+            None,
+        )
+        .await
+        .expect("admin");
+    let id = format!("sca-_-{SYSTEMMAP}");
+    let request = |justification| ExceptionRequest {
+        kind: TargetKind::Recommendation,
+        target: id.clone(),
+        justification,
+        context: "System.map is world-readable by design on this image".into(),
+        groups: None,
+        duration: ExceptionDuration::Days(30),
+    };
+    let status = |recs: &[bulwark_engine::ConfigurationRecommendation]| {
+        recs.iter()
+            .find(|r| r.id == id)
+            .map(|r| r.status.clone())
+            .expect("the System.map recommendation stays listed")
+    };
+
+    // Risk accepted: the recommendation is excepted, the score does not move (105 of 110).
+    let accepted = engine
+        .create_exception(&admin, request(Justification::RiskAccepted))
+        .await
+        .expect("risk accepted");
+    let score = engine.configuration_score().await.unwrap();
+    assert_eq!((score.achieved, score.possible), (ACHIEVED, POSSIBLE));
+    let recs = engine.configuration_recommendations().await.unwrap();
+    assert_eq!(status(&recs), "Exception");
+    engine
+        .cancel_exception(&admin, accepted.id, None)
+        .await
+        .unwrap();
+
+    // Alternate mitigation: the failing check counts as passing, 110 of 110, and nothing is left to
+    // gain from it; the device's shown results still say it fails.
+    engine
+        .create_exception(&admin, request(Justification::AlternateMitigation))
+        .await
+        .expect("mitigation");
+    let score = engine.configuration_score().await.unwrap();
+    assert_eq!((score.achieved, score.possible), (POSSIBLE, POSSIBLE));
+    assert_eq!(score.score, Some(100.0));
+    let recs = engine.configuration_recommendations().await.unwrap();
+    assert_eq!(status(&recs), "Exception");
+    assert_eq!(
+        recs.iter()
+            .find(|r| r.id == id)
+            .unwrap()
+            .config_score_impact,
+        0.0
+    );
+    let machine = engine.machine_configuration("debian12-host").await.unwrap();
+    assert_eq!(machine.device.score, Some(100.0));
+    assert!(
+        machine
+            .results
+            .iter()
+            .any(|r| r.check_id == SYSTEMMAP && r.status == CheckStatus::Fail)
+    );
+}

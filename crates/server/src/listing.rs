@@ -60,6 +60,16 @@ pub(crate) struct Checked<T> {
     item: PhantomData<fn() -> T>,
 }
 
+/// Whether a query names `field` in a plain parameter or in its `$filter` (lists that hide some items
+/// by default — recommendations in status `Exception` — show whatever such a query selects).
+pub(crate) fn names_field(query: &Query, field: &str) -> bool {
+    query.equals.contains_key(field)
+        || query
+            .filter
+            .as_ref()
+            .is_some_and(|f| f.fields().contains(&field))
+}
+
 /// Checks the fields a query names against `T`'s; done before the engine is asked, so a bad query costs
 /// nothing.
 pub(crate) fn check<T: Listed>(query: Query) -> Result<Checked<T>, ApiError> {

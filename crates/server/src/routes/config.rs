@@ -188,7 +188,7 @@ pub(crate) struct ConfigurationRecommendationDoc {
     config_score_impact: f64,
     /// Always 0.
     exposure_impact: f64,
-    /// `Active`.
+    /// `Active`, `Exception` or `PartialException`, from the exceptions in effect on it.
     status: String,
     /// What is checked and why it matters.
     description: String,
@@ -428,7 +428,8 @@ pub(crate) async fn upload_assessment(
     Ok(Json(state.engine.assess(request).await?))
 }
 
-/// Lists configuration recommendations: one per check failing on an active machine.
+/// Lists configuration recommendations: one per check failing on an active machine. Those in status
+/// `Exception` are hidden unless the query names `status`.
 #[utoipa::path(
     get,
     path = "/api/configurationRecommendations",
@@ -443,8 +444,13 @@ pub(crate) async fn list_configuration_recommendations(
     State(state): State<AppState>,
     ListQuery(query): ListQuery,
 ) -> Result<Json<Collection>, ApiError> {
+    let names_status = listing::names_field(&query, "status");
     let query = listing::check::<ConfigurationRecommendation>(query)?;
-    query.apply(state.engine.configuration_recommendations().await?)
+    let mut items = state.engine.configuration_recommendations().await?;
+    if !names_status {
+        items.retain(|r| r.status != "Exception");
+    }
+    query.apply(items)
 }
 
 /// Gets one configuration recommendation.

@@ -31,11 +31,7 @@ pub(crate) async fn list_recommendations(
 ) -> Result<Json<Collection>, ApiError> {
     // The default list hides recommendations that exceptions cover entirely; naming `status` in a
     // plain parameter or in `$filter` shows whatever the query selects.
-    let names_status = query.equals.contains_key("status")
-        || query
-            .filter
-            .as_ref()
-            .is_some_and(|f| f.fields().contains(&"status"));
+    let names_status = listing::names_field(&query, "status");
     let query = listing::check::<Recommendation>(query)?;
     let mut items = state.engine.recommendations().await?;
     if !names_status {
