@@ -672,3 +672,169 @@ async fn vex_exports_reimport_to_the_same_exceptions_and_ignore_files_are_propos
             .contains("already in effect")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remediation_activities_track_progress_and_complete_themselves() {
+    use bulwark_core::remediation::{CompletionMethod, TaskStatus};
+    use bulwark_engine::TaskRequest;
+    let Some(data) = bulwark_testdata::shared_data() else {
+        return;
+    };
+    let clock = start();
+    let (store, _database) = bulwark_store::testing::fresh_store().await.expect("store");
+    let engine = Engine::open(store, clock.clone()).await.expect("engine");
+    let summary = engine
+        .import(
+            &data.join("advisories/pypa/pypa-advisory-database.tar.zst"),
+            &|_| {},
+        )
+        .await
+        .expect("import");
+    assert!(summary.errors.is_empty(), "{:?}", summary.errors);
+    let web_text = std::fs::read_to_string(
+        data.join("inventories/lockfiles/python/defectdojo-1.10.4.requirements.txt"),
+    )
+    .unwrap();
+    let internal_text = std::fs::read_to_string(
+        data.join("inventories/lockfiles/python/defectdojo-2.0.3.requirements.txt"),
+    )
+    .unwrap();
+    engine
+        .ingest(device("dojo-web", "web", "requirements.txt", &web_text))
+        .await
+        .unwrap();
+    engine
+        .ingest(device(
+            "dojo-internal",
+            "internal",
+            "requirements.txt",
+            &internal_text,
+        ))
+        .await
+        .unwrap();
+    let (admin, analyst) = users(&engine).await;
+    let viewer = engine
+        .add_user(&local_admin(), "vic@example.org", None, Role::Viewer, None)
+        .await
+        .unwrap();
+    let request = |groups: Vec<String>| TaskRequest {
+        recommendation_id: "va-_-pypi-_-django".into(),
+        device_groups: groups,
+        priority: "High".into(),
+        due_on: Some(clock.now() + Duration::days(14)),
+        notes: "patch window Saturday".into(),
+    };
+    // Viewers may not; unknown priorities and groups without exposure are refused with the field.
+    assert!(matches!(
+        engine
+            .create_task(&viewer, request(vec![]))
+            .await
+            .unwrap_err(),
+        EngineError::Forbidden(_)
+    ));
+    let mut bad = request(vec![]);
+    bad.priority = "Urgent".into();
+    assert!(
+        engine
+            .create_task(&analyst, bad)
+            .await
+            .unwrap_err()
+            .to_string()
+            .starts_with("priority:")
+    );
+    assert!(
+        engine
+            .create_task(&analyst, request(vec!["nowhere".into()]))
+            .await
+            .unwrap_err()
+            .to_string()
+            .starts_with("deviceGroups:")
+    );
+
+    // Both groups: two targets, none fixed; one for `web` only; one without a due date.
+    let both = engine.create_task(&analyst, request(vec![])).await.unwrap();
+    assert_eq!((both.fixed_devices, both.target_devices), (0, 2));
+    assert_eq!(both.rbac_group_names, vec!["internal", "web"]);
+    assert_eq!(both.status, TaskStatus::Active);
+    assert!(!both.attention_required);
+    let web = engine
+        .create_task(&analyst, request(vec!["web".into()]))
+        .await
+        .unwrap();
+    assert_eq!(web.target_devices, 1);
+    let mut attention = request(vec!["internal".into()]);
+    attention.due_on = None;
+    let attention = engine.create_task(&analyst, attention).await.unwrap();
+    assert!(attention.attention_required);
+
+    // Remediate django on dojo-web: progress moves live; the web-only activity completes itself.
+    let fixed = engine
+        .recommendation("va-_-pypi-_-django")
+        .await
+        .unwrap()
+        .recommended_version
+        .unwrap();
+    let line = web_text
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("django=="))
+        .unwrap();
+    clock.advance(Duration::hours(1));
+    engine
+        .ingest(device(
+            "dojo-web",
+            "web",
+            "requirements.txt",
+            &web_text.replace(line, &format!("Django=={fixed}")),
+        ))
+        .await
+        .unwrap();
+    let both_now = engine.task(both.id).await.unwrap();
+    assert_eq!((both_now.fixed_devices, both_now.target_devices), (1, 2));
+    let machines = engine.task_machines(both.id).await.unwrap();
+    let fixed_names: Vec<(&str, bool)> = machines
+        .iter()
+        .map(|m| (m.computer_dns_name.as_deref().unwrap(), m.fixed))
+        .collect();
+    assert_eq!(fixed_names.len(), 2);
+    assert!(fixed_names.contains(&("dojo-web", true)));
+    assert!(fixed_names.contains(&("dojo-internal", false)));
+    let (completed, purged) = engine.run_task_job().await.unwrap();
+    assert_eq!((completed, purged), (vec![web.id], 0));
+    let web_now = engine.task(web.id).await.unwrap();
+    assert_eq!(web_now.status, TaskStatus::Completed);
+    assert_eq!(web_now.completion_method, Some(CompletionMethod::Automatic));
+    assert_eq!(web_now.completer_email.as_deref(), Some("system"));
+
+    // Manual completion, once; completing twice is a conflict.
+    let done = engine.complete_task(&admin, attention.id).await.unwrap();
+    assert_eq!(done.completion_method, Some(CompletionMethod::Manual));
+    assert!(matches!(
+        engine
+            .complete_task(&admin, attention.id)
+            .await
+            .unwrap_err(),
+        EngineError::Conflict(_)
+    ));
+    // The due date passes: the open activity is overdue.
+    clock.advance(Duration::days(15));
+    assert!(engine.task(both.id).await.unwrap().overdue);
+
+    // Completed activities are kept 180 days, then purged (audited).
+    clock.advance(Duration::days(180));
+    let (_, purged) = engine.run_task_job().await.unwrap();
+    assert_eq!(purged, 2);
+    let left: Vec<i64> = engine.tasks().await.unwrap().iter().map(|t| t.id).collect();
+    assert_eq!(left, vec![both.id]);
+    let entries = engine
+        .audit(&bulwark_engine::AuditFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        entries
+            .iter()
+            .filter(|e| e.action == "remediation.purge")
+            .count(),
+        2
+    );
+    assert!(engine.verify_audit().await.unwrap().is_ok());
+}
