@@ -147,6 +147,11 @@ enum Command {
         #[command(subcommand)]
         command: remediation::RemediationCommand,
     },
+    /// Settings: the exception policy.
+    Settings {
+        #[command(subcommand)]
+        command: remediation::SettingsCommand,
+    },
     /// The audit trail: list, verify.
     Audit {
         #[command(subcommand)]
@@ -331,6 +336,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Exceptions { command } => remediation::run_exceptions(&command, &cli.db).await,
         Command::Remediation { command } => remediation::run_remediation(&command, &cli.db).await,
         Command::Audit { command } => remediation::run_audit(&command, &cli.db).await,
+        Command::Settings { command } => remediation::run_settings(&command, &cli.db).await,
         Command::Webhooks { command } => webhooks::run(&command, &cli.db).await,
         Command::Assess(args) => assess::run_assess(&args, &cli.db).await,
         Command::ConfigScore(args) => assess::run_config_score(&args, &cli.db).await,

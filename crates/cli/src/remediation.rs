@@ -186,6 +186,29 @@ pub enum RemediationCommand {
     },
 }
 
+/// `bulwark settings …`.
+#[derive(Debug, Subcommand)]
+pub enum SettingsCommand {
+    /// Show the exception policy, changing the values given first (as the local administrator).
+    ExceptionPolicy {
+        /// The longest an exception may last, in days.
+        #[arg(long)]
+        max_days: Option<u32>,
+        /// The longest justification context, in characters.
+        #[arg(long)]
+        max_context: Option<usize>,
+        /// EPSS probability at or above which a covered CVE resurfaces its exception.
+        #[arg(long)]
+        epss_threshold: Option<f64>,
+        /// Void (cancel) resurfaced exceptions instead of only marking them.
+        #[arg(long)]
+        void_on_resurface: Option<bool>,
+        /// Days without a covered finding after which an exception is reported stale.
+        #[arg(long)]
+        stale_days: Option<u32>,
+    },
+}
+
 /// `bulwark audit …`.
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
@@ -546,6 +569,40 @@ pub async fn run_remediation(command: &RemediationCommand, db: &str) -> Result<E
             println!("{}", serde_json::to_string_pretty(&view)?);
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `bulwark settings …`.
+pub async fn run_settings(command: &SettingsCommand, db: &str) -> Result<ExitCode> {
+    let engine = open_engine(db).await?;
+    let SettingsCommand::ExceptionPolicy {
+        max_days,
+        max_context,
+        epss_threshold,
+        void_on_resurface,
+        stale_days,
+    } = command;
+    let mut policy = engine.exception_policy().await?;
+    let before = policy.clone();
+    if let Some(v) = max_days {
+        policy.max_duration_days = *v;
+    }
+    if let Some(v) = max_context {
+        policy.max_context_chars = *v;
+    }
+    if let Some(v) = epss_threshold {
+        policy.epss_threshold = *v;
+    }
+    if let Some(v) = void_on_resurface {
+        policy.void_on_resurface = *v;
+    }
+    if let Some(v) = stale_days {
+        policy.stale_after_days = *v;
+    }
+    if policy != before {
+        engine.set_exception_policy(&local_admin(), &policy).await?;
+    }
+    println!("{}", serde_json::to_string_pretty(&policy)?);
     Ok(ExitCode::SUCCESS)
 }
 

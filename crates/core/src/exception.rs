@@ -184,7 +184,7 @@ pub enum ExceptionDuration {
 
 /// The settings exceptions are checked against (configurable per installation).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ExceptionPolicy {
     /// The longest an exception may last, in days.
     pub max_duration_days: u32,
@@ -612,12 +612,6 @@ impl<'a> ExceptionSet<'a> {
             justification: e.justification,
             effect: e.justification.effect(),
         })
-    }
-
-    /// Whether a recommendation exception in effect covers `group` (global or that group).
-    pub fn recommendation_covers(&self, recommendation: &str, group: &str) -> bool {
-        self.decide(self.recommendations.get(recommendation), group)
-            .is_some()
     }
 }
 

@@ -422,14 +422,19 @@ impl Engine {
         policy: &ExceptionPolicy,
     ) -> EngineResult<()> {
         require(actor, Action::ManageSettings)?;
-        if policy.max_duration_days == 0 || policy.max_context_chars == 0 {
+        if policy.max_duration_days == 0 || policy.max_duration_days > 3650 {
             return Err(EngineError::Invalid(
-                "maxDurationDays and maxContextChars must be positive".into(),
+                "maxDurationDays: must be between 1 and 3650".into(),
+            ));
+        }
+        if policy.max_context_chars == 0 || policy.max_context_chars > 100_000 {
+            return Err(EngineError::Invalid(
+                "maxContextChars: must be between 1 and 100000".into(),
             ));
         }
         if !(0.0..=1.0).contains(&policy.epss_threshold) {
             return Err(EngineError::Invalid(
-                "epssThreshold must be between 0 and 1".into(),
+                "epssThreshold: must be between 0 and 1".into(),
             ));
         }
         let value =
@@ -818,17 +823,6 @@ pub(crate) fn require(user: &User, action: Action) -> EngineResult<()> {
             action.describe()
         )))
     }
-}
-
-/// The recommendation statuses the list filters accept.
-pub fn parse_recommendation_status(s: &str) -> Option<RecommendationStatus> {
-    [
-        RecommendationStatus::Active,
-        RecommendationStatus::Exception,
-        RecommendationStatus::PartialException,
-    ]
-    .into_iter()
-    .find(|v| v.as_str().eq_ignore_ascii_case(s))
 }
 
 impl Engine {

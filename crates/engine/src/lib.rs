@@ -56,7 +56,7 @@ pub use config::{
 };
 pub use exceptions::{
     EXPIRING_NOTICE_DAYS, ExceptionGroupView, ExceptionJobReport, ExceptionPreview, ExceptionView,
-    ImpactMode, POLICY_SETTING, SYSTEM_ACTOR, parse_recommendation_status,
+    ImpactMode, POLICY_SETTING, SYSTEM_ACTOR,
 };
 pub use identity::{CreatedToken, LOCAL_ADMIN, local_admin};
 pub use remediation::{TaskRequest, TaskView};

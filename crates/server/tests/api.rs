@@ -1214,6 +1214,61 @@ async fn exceptions_hide_recommendations_and_roles_are_enforced() {
         "{text}"
     );
     assert!(text.contains("accepted until the rewrite"), "{text}");
+    // The exception policy: admins change it (audited), analysts may not; bad values name the field.
+    let (status, policy) = app.get("/api/settings/exceptionPolicy", &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(policy["maxDurationDays"], 365);
+    let mut tighter = policy.clone();
+    tighter["maxDurationDays"] = 90.into();
+    let (status, now) = app
+        .send(
+            Method::PUT,
+            "/api/settings/exceptionPolicy",
+            &[],
+            json_body(tighter.clone()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{now}");
+    assert_eq!(now["maxDurationDays"], 90);
+    let mut bad = tighter.clone();
+    bad["epssThreshold"] = 2.into();
+    let (status, body) = app
+        .send(
+            Method::PUT,
+            "/api/settings/exceptionPolicy",
+            &[],
+            json_body(bad),
+        )
+        .await;
+    check_error(
+        status,
+        &body,
+        StatusCode::BAD_REQUEST,
+        "BadRequest",
+        &["epssThreshold"],
+    );
+    let refused = reqwest::Client::new()
+        .put(format!("{}/api/settings/exceptionPolicy", app.base))
+        .bearer_auth(&token)
+        .json(&tighter)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    // Now 180 days is over the maximum.
+    let (status, over) = post(serde_json::json!({
+        "recommendationId": ids[1], "justification": "risk_accepted",
+        "justificationContext": "later", "durationDays": 180, "global": true
+    }))
+    .await;
+    check_error(
+        status,
+        &over,
+        StatusCode::BAD_REQUEST,
+        "BadRequest",
+        &["durationDays", "maximum of 90"],
+    );
+
     let (status, verified) = app.get("/api/audit/verify", &[]).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(verified["valid"], true, "{verified}");

@@ -74,6 +74,10 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
             remediation::create_exception
         ))
         .routes(routes!(remediation::preview_exception))
+        .routes(routes!(
+            remediation::get_exception_policy,
+            remediation::put_exception_policy
+        ))
         .routes(routes!(remediation::export_exceptions))
         .routes(routes!(remediation::import_exceptions))
         .routes(routes!(remediation::get_exception))

@@ -726,3 +726,38 @@ pub(crate) async fn import_exceptions(
             .await?,
     ))
 }
+
+/// The exception policy: maximum duration, context length, the EPSS resurfacing threshold, whether a
+/// resurfaced exception is voided, and the days after which an exception covering nothing is stale.
+#[utoipa::path(
+    get,
+    path = "/api/settings/exceptionPolicy",
+    tag = "remediation",
+    responses((status = 200, description = "`{maxDurationDays, maxContextChars, epssThreshold, voidOnResurface, staleAfterDays}`", body = Object))
+)]
+pub(crate) async fn get_exception_policy(
+    State(state): State<AppState>,
+) -> Result<Json<bulwark_core::exception::ExceptionPolicy>, ApiError> {
+    Ok(Json(state.engine.exception_policy().await?))
+}
+
+/// Replaces the exception policy (admins only; audited).
+#[utoipa::path(
+    put,
+    path = "/api/settings/exceptionPolicy",
+    tag = "remediation",
+    request_body(content = Object, description = "`{maxDurationDays, maxContextChars, epssThreshold, voidOnResurface, staleAfterDays}`, all required"),
+    responses(
+        (status = 200, description = "The policy now in force", body = Object),
+        (status = 400, description = "Invalid policy (the message names the field)", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+    )
+)]
+pub(crate) async fn put_exception_policy(
+    State(state): State<AppState>,
+    Caller(user): Caller,
+    JsonBody(policy): JsonBody<bulwark_core::exception::ExceptionPolicy>,
+) -> Result<Json<bulwark_core::exception::ExceptionPolicy>, ApiError> {
+    state.engine.set_exception_policy(&user, &policy).await?;
+    Ok(Json(state.engine.exception_policy().await?))
+}
