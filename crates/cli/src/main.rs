@@ -349,6 +349,12 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             agent_tokens,
         } => {
             let engine = open_engine(&cli.db).await?;
+            if engine.users().await?.is_empty() {
+                eprintln!(
+                    "note: no users yet, and every API call needs a token: \
+                     `bulwark user add EMAIL --role admin`, then `bulwark token create --user EMAIL`"
+                );
+            }
             serve(engine, &listen, agent_tokens).await?;
             Ok(ExitCode::SUCCESS)
         }
