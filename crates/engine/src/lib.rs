@@ -38,6 +38,7 @@ mod agent;
 mod config;
 mod exceptions;
 mod identity;
+mod jobs;
 mod remediation;
 mod scores;
 mod vex;
@@ -241,6 +242,8 @@ pub struct Engine {
     clock: Arc<dyn Clock>,
     index: RwLock<Arc<AdvisoryIndex>>,
     threat: RwLock<Arc<ThreatContext>>,
+    /// This engine's name as a holder of background-job leases.
+    instance: String,
 }
 
 impl Engine {
@@ -251,6 +254,7 @@ impl Engine {
             clock,
             index: RwLock::new(Arc::new(AdvisoryIndex::default())),
             threat: RwLock::new(Arc::new(ThreatContext::default())),
+            instance: jobs::instance_id(),
         };
         engine.reload_index().await?;
         engine.reload_threat().await?;

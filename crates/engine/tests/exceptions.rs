@@ -838,3 +838,30 @@ async fn remediation_activities_track_progress_and_complete_themselves() {
     );
     assert!(engine.verify_audit().await.unwrap().is_ok());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_runs_in_one_engine_and_moves_when_its_holder_stops() {
+    let clock = start();
+    let (store, _database) = bulwark_store::testing::fresh_store().await.expect("store");
+    // Two engines on one database, as two server processes are.
+    let first = Engine::open(store.clone(), clock.clone())
+        .await
+        .expect("first");
+    let second = Engine::open(store, clock.clone()).await.expect("second");
+    assert_ne!(first.instance(), second.instance());
+    let ttl = Duration::minutes(3);
+    assert!(first.lease("remediation", ttl).await.unwrap());
+    assert!(!second.lease("remediation", ttl).await.unwrap());
+    // The holder renews every minute and keeps it.
+    for _ in 0..5 {
+        clock.advance(Duration::minutes(1));
+        assert!(first.lease("remediation", ttl).await.unwrap());
+        assert!(!second.lease("remediation", ttl).await.unwrap());
+    }
+    // The holder dies (stops renewing): the other takes over once the lease has run out, not before.
+    clock.advance(Duration::minutes(2));
+    assert!(!second.lease("remediation", ttl).await.unwrap());
+    clock.advance(Duration::minutes(1));
+    assert!(second.lease("remediation", ttl).await.unwrap());
+    assert!(!first.lease("remediation", ttl).await.unwrap());
+}

@@ -129,12 +129,15 @@ const REMEDIATION_CHECK: std::time::Duration = std::time::Duration::from_secs(60
 
 /// The exception job (records expiries, announces upcoming ones, resurfacing), the activity job
 /// (automatic completion, retention) and the webhook deliveries due, every [`REMEDIATION_CHECK`].
-/// Each transition is recorded once, so several replicas may run them. Failures are logged and
-/// retried at the next run.
+/// They run in the one process that holds their lease (replicas share a database); each transition
+/// is also recorded once, should two runs ever overlap. Failures are logged and retried at the next run.
 async fn remediation_jobs(engine: Arc<Engine>) {
     let mut ticks = tokio::time::interval(REMEDIATION_CHECK);
     loop {
         ticks.tick().await;
+        if !holds_lease(&engine, "remediation", REMEDIATION_CHECK).await {
+            continue;
+        }
         match engine.run_exception_job().await {
             Ok(report) if !report.expired.is_empty() || !report.resurfaced.is_empty() => {
                 tracing::info!(?report, "exception job")
@@ -159,6 +162,20 @@ async fn remediation_jobs(engine: Arc<Engine>) {
     }
 }
 
+/// Whether this process holds (takes or renews) the lease of a job that runs every `interval`: the
+/// lease lasts three intervals, so a live holder keeps it and another process takes over within three
+/// intervals of the holder's death. A lease that cannot be asked for is logged and counts as not held.
+async fn holds_lease(engine: &Engine, job: &str, interval: std::time::Duration) -> bool {
+    let ttl = chrono::Duration::from_std(interval * 3).unwrap_or(chrono::Duration::hours(1));
+    match engine.lease(job, ttl).await {
+        Ok(held) => held,
+        Err(e) => {
+            tracing::error!(error = %e, job, "cannot take the job's lease");
+            false
+        }
+    }
+}
+
 /// How often the daily-snapshot job looks whether a day has passed since the last snapshot.
 const DAILY_CHECK: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
@@ -168,6 +185,9 @@ async fn daily_scores(engine: Arc<Engine>) {
     let mut ticks = tokio::time::interval(DAILY_CHECK);
     loop {
         ticks.tick().await;
+        if !holds_lease(&engine, "daily-scores", DAILY_CHECK).await {
+            continue;
+        }
         match engine.record_daily_scores().await {
             Ok(true) => tracing::info!("recorded the daily score snapshot"),
             Ok(false) => {}

@@ -1273,3 +1273,18 @@ async fn exceptions_hide_recommendations_and_roles_are_enforced() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(verified["valid"], true, "{verified}");
 }
+
+#[tokio::test]
+async fn health_probes_answer_without_a_token() {
+    let app = TestApp::empty().await;
+    for (path, status) in [("/healthz", "ok"), ("/readyz", "ready")] {
+        let response = reqwest::Client::new()
+            .get(format!("{}{path}", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["status"], status, "{path}");
+    }
+}

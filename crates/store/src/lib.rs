@@ -570,6 +570,18 @@ pub trait Store: Send + Sync {
         at: DateTime<Utc>,
     ) -> StoreResult<()>;
 
+    /// Takes or renews the lease of background job `job` for `holder` until `until`: granted when no
+    /// one holds it, when `holder` already does, or when the holder's lease ran out before `at` (it
+    /// stopped renewing: it died). Returns whether `holder` holds it now. One statement, so two
+    /// processes asking at once cannot both be granted.
+    async fn try_lease(
+        &self,
+        job: &str,
+        holder: &str,
+        at: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+
     /// A setting's JSON value.
     async fn setting(&self, key: &str) -> StoreResult<Option<serde_json::Value>>;
 

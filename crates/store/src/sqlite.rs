@@ -999,6 +999,28 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn try_lease(
+        &self,
+        job: &str,
+        holder: &str,
+        at: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let granted = sqlx::query(
+            "INSERT INTO job_leases (job, holder, expires_at) VALUES (?1, ?2, ?4) \
+             ON CONFLICT (job) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at \
+             WHERE job_leases.holder = excluded.holder OR job_leases.expires_at <= ?3",
+        )
+        .bind(job)
+        .bind(holder)
+        .bind(micros(at))
+        .bind(micros(until))
+        .execute(&self.writer)
+        .await?
+        .rows_affected();
+        Ok(granted > 0)
+    }
+
     async fn touch_token(&self, id: i64, at: DateTime<Utc>) -> StoreResult<()> {
         let touched = sqlx::query("UPDATE api_tokens SET last_used_at = ?2 WHERE id = ?1")
             .bind(id)

@@ -2757,6 +2757,56 @@ async fn webhook_deliveries_follow_subscriptions_and_outcomes(store: Arc<dyn Sto
     }));
 }
 
+/// A job lease goes to one holder, is renewed by it, refused to others while it runs, and taken over
+/// once it ran out (the holder died).
+async fn job_leases_go_to_one_holder_and_are_taken_over(store: Arc<dyn Store>) {
+    let until = |s| at(s);
+    assert!(
+        store
+            .try_lease("exceptions", "a", at(0), until(60))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .try_lease("exceptions", "b", at(10), until(70))
+            .await
+            .unwrap()
+    );
+    // The holder renews; another job is independent.
+    assert!(
+        store
+            .try_lease("exceptions", "a", at(50), until(110))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .try_lease("webhooks", "b", at(50), until(110))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .try_lease("exceptions", "b", at(100), until(160))
+            .await
+            .unwrap()
+    );
+    // `a` stops renewing: from its expiry on, `b` takes over, and `a` is refused.
+    assert!(
+        store
+            .try_lease("exceptions", "b", at(110), until(170))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .try_lease("exceptions", "a", at(120), until(180))
+            .await
+            .unwrap()
+    );
+}
+
 /// Settings hold JSON values; every change is audited with the value before and after.
 async fn settings_are_json_and_audited(store: Arc<dyn Store>) {
     assert_eq!(store.setting("exceptionPolicy").await.unwrap(), None);
@@ -2836,6 +2886,12 @@ async fn audit_tampering_is_found_at_the_edited_entry(url: &str) {
 async fn two_stores_share_one_exception_lock_and_chain(url: &str) {
     let first = open(url).await.unwrap();
     let second = open(url).await.unwrap();
+    // Two processes asking for the same free lease at once: exactly one gets it.
+    let (x, y) = tokio::join!(
+        first.try_lease("exceptions", "first", at(0), at(60)),
+        second.try_lease("exceptions", "second", at(0), at(60))
+    );
+    assert_eq!([x.unwrap(), y.unwrap()].iter().filter(|ok| **ok).count(), 1);
     for round in 0..4 {
         let e = new_exception(&format!("va-_-PyPI-_-p{round}"), &["web"], round);
         let (x, y) = tokio::join!(
@@ -2940,6 +2996,7 @@ contract! {
         audit_chain_stays_linear_under_concurrent_writes,
         webhook_deliveries_follow_subscriptions_and_outcomes,
         settings_are_json_and_audited,
+        job_leases_go_to_one_holder_and_are_taken_over,
     ]
 }
 

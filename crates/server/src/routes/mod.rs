@@ -23,6 +23,7 @@ use crate::openapi::ApiDoc;
 mod agent;
 mod config;
 mod docs;
+mod health;
 mod machines;
 mod recommendations;
 mod remediation;
@@ -94,6 +95,8 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(webhooks::delete_webhook))
         .routes(routes!(webhooks::list_deliveries))
         .routes(routes!(docs::openapi_json))
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
 }
 
 /// A path parameter whose rejection is an [`ApiError`].
