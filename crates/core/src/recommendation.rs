@@ -110,13 +110,13 @@ pub struct RecommendationInput<'a> {
     pub exposure_impacts: &'a BTreeMap<String, f64>,
 }
 
-/// The threat facts of a vulnerability: its id and every alias of the advisories that report it.
-pub fn vulnerability_threat<'a>(
-    index: &AdvisoryIndex,
-    threat: &ThreatContext,
+/// Every id a vulnerability goes by: its own id, the ids of the advisories that report it and their
+/// aliases (threat facts and CVE exceptions are looked up by any of them).
+pub fn vulnerability_aliases<'a>(
+    index: &'a AdvisoryIndex,
     vulnerability_id: &'a str,
     advisory_ids: impl IntoIterator<Item = &'a str>,
-) -> ThreatFacts {
+) -> Vec<&'a str> {
     let mut ids: Vec<&str> = vec![vulnerability_id];
     for id in advisory_ids {
         ids.push(id);
@@ -124,7 +124,17 @@ pub fn vulnerability_threat<'a>(
             ids.extend(a.aliases.iter().map(String::as_str));
         }
     }
-    threat.facts(ids)
+    ids
+}
+
+/// The threat facts of a vulnerability: its id and every alias of the advisories that report it.
+pub fn vulnerability_threat<'a>(
+    index: &'a AdvisoryIndex,
+    threat: &ThreatContext,
+    vulnerability_id: &'a str,
+    advisory_ids: impl IntoIterator<Item = &'a str>,
+) -> ThreatFacts {
+    threat.facts(vulnerability_aliases(index, vulnerability_id, advisory_ids))
 }
 
 /// The severity score of a vulnerability: its advisories' (as [`severity_score`]) when they give a

@@ -21,8 +21,8 @@ use bulwark_core::group::{UNGROUPED, group_of};
 use bulwark_core::identity::{Action, User};
 use bulwark_core::matching::{AdvisoryIndex, PackageKey};
 use bulwark_core::recommendation::{
-    Recommendation, effective_severity_score, recommendation_id, vulnerability_severity,
-    vulnerability_threat,
+    Recommendation, effective_severity_score, recommendation_id, vulnerability_aliases,
+    vulnerability_severity, vulnerability_threat,
 };
 use bulwark_core::webhook::EventKind;
 use bulwark_core::{DeviceId, Weakness};
@@ -261,14 +261,11 @@ impl Fleet {
 
 /// A weakness's vulnerability id, its advisory ids and their aliases.
 fn vulnerability_ids<'a>(index: &'a AdvisoryIndex, w: &'a Weakness) -> Vec<&'a str> {
-    let mut ids: Vec<&str> = vec![w.vulnerability_id.as_str()];
-    for a in &w.advisory_ids {
-        ids.push(a);
-        if let Some(advisory) = index.advisory(a) {
-            ids.extend(advisory.aliases.iter().map(String::as_str));
-        }
-    }
-    ids
+    vulnerability_aliases(
+        index,
+        &w.vulnerability_id,
+        w.advisory_ids.iter().map(String::as_str),
+    )
 }
 
 /// Keeps the scored weaknesses `mode` counts: under `Mitigation`, those covered by a mitigation-like
@@ -487,10 +484,8 @@ impl Engine {
         let index = self.index();
         match new.kind {
             TargetKind::Recommendation => {
-                let known = fleet.open.iter().any(|w| {
-                    recommendation_id(&PackageKey::new(&w.software.ecosystem, &w.software.name))
-                        == new.target
-                }) || self.is_configuration_recommendation(&new.target).await?;
+                let known = !fleet.weaknesses_of(&new.target).is_empty()
+                    || self.is_configuration_recommendation(&new.target).await?;
                 if !known {
                     return Err(EngineError::NotFound(format!(
                         "recommendation {}",

@@ -800,17 +800,21 @@ impl views::Fleet {
     /// The open weaknesses of the product a recommendation id names (without computing any
     /// recommendation); `NotFound` when no open weakness belongs to it.
     fn product_weaknesses(&self, id: &str) -> EngineResult<Vec<&Weakness>> {
-        let open: Vec<&Weakness> = self
-            .open
-            .iter()
-            .filter(|w| {
-                recommendation_id(&PackageKey::new(&w.software.ecosystem, &w.software.name)) == id
-            })
-            .collect();
+        let open = self.weaknesses_of(id);
         if open.is_empty() {
             return Err(EngineError::NotFound(format!("recommendation {id}")));
         }
         Ok(open)
+    }
+
+    /// The open weaknesses of the product a recommendation id names (empty when none).
+    pub(crate) fn weaknesses_of(&self, id: &str) -> Vec<&Weakness> {
+        self.open
+            .iter()
+            .filter(|w| {
+                recommendation_id(&PackageKey::new(&w.software.ecosystem, &w.software.name)) == id
+            })
+            .collect()
     }
 
     /// Devices with an open weakness of this vulnerability that no false-positive exception removes.

@@ -12,8 +12,7 @@ use bulwark_core::DeviceId;
 use bulwark_core::audit::{AuditEntry, ChainBreak, verify};
 use bulwark_core::group::UNGROUPED;
 use bulwark_core::identity::{Action, User};
-use bulwark_core::matching::PackageKey;
-use bulwark_core::recommendation::{EXPOSURE_WINDOW_DAYS, recommendation_id};
+use bulwark_core::recommendation::EXPOSURE_WINDOW_DAYS;
 use bulwark_core::remediation::{
     CompletionMethod, DEFAULT_RETENTION_DAYS, NewTask, Priority, RemediationTask, TaskStatus,
     progress,
@@ -118,12 +117,8 @@ pub struct TaskMachine {
 impl Fleet {
     /// Devices with an open weakness of this recommendation.
     fn exposed_by(&self, recommendation: &str) -> BTreeSet<DeviceId> {
-        self.open
-            .iter()
-            .filter(|w| {
-                recommendation_id(&PackageKey::new(&w.software.ecosystem, &w.software.name))
-                    == recommendation
-            })
+        self.weaknesses_of(recommendation)
+            .into_iter()
             .map(|w| w.device_id)
             .collect()
     }
