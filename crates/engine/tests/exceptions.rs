@@ -71,6 +71,43 @@ fn on_django(justification: Justification, groups: Option<&[&str]>, days: u32) -
     }
 }
 
+/// The PyPA advisories and two DefectDojo devices: `dojo-web` (group `web`, DefectDojo 1.10.4's
+/// requirements) and `dojo-internal` (group `internal`, 2.0.3's). Returns the engine, the database's
+/// guard and dojo-web's requirements text (tests remediate by editing it).
+async fn dojo_fleet(
+    data: &std::path::Path,
+    clock: Arc<TestClock>,
+) -> (Engine, bulwark_store::testing::FreshDatabase, String) {
+    let (store, database) = bulwark_store::testing::fresh_store().await.expect("store");
+    let engine = Engine::open(store, clock).await.expect("engine");
+    let summary = engine
+        .import(
+            &data.join("advisories/pypa/pypa-advisory-database.tar.zst"),
+            &|_| {},
+        )
+        .await
+        .expect("import");
+    assert!(summary.errors.is_empty(), "{:?}", summary.errors);
+    let read = |file: &str| {
+        std::fs::read_to_string(data.join("inventories/lockfiles/python").join(file)).unwrap()
+    };
+    let web_text = read("defectdojo-1.10.4.requirements.txt");
+    engine
+        .ingest(device("dojo-web", "web", "requirements.txt", &web_text))
+        .await
+        .expect("ingest web");
+    engine
+        .ingest(device(
+            "dojo-internal",
+            "internal",
+            "requirements.txt",
+            &read("defectdojo-2.0.3.requirements.txt"),
+        ))
+        .await
+        .expect("ingest internal");
+    (engine, database, web_text)
+}
+
 async fn django_status(engine: &Engine) -> (String, u64, u64) {
     let r = engine
         .recommendation("va-_-pypi-_-django")
@@ -89,37 +126,7 @@ async fn exceptions_change_status_and_scores_exactly_and_expire_on_the_clock() {
         return;
     };
     let clock = start();
-    let (store, _database) = bulwark_store::testing::fresh_store().await.expect("store");
-    let engine = Engine::open(store, clock.clone()).await.expect("engine");
-    let summary = engine
-        .import(
-            &data.join("advisories/pypa/pypa-advisory-database.tar.zst"),
-            &|_| {},
-        )
-        .await
-        .expect("import");
-    assert!(summary.errors.is_empty(), "{:?}", summary.errors);
-    let web_text = std::fs::read_to_string(
-        data.join("inventories/lockfiles/python/defectdojo-1.10.4.requirements.txt"),
-    )
-    .unwrap();
-    let internal_text = std::fs::read_to_string(
-        data.join("inventories/lockfiles/python/defectdojo-2.0.3.requirements.txt"),
-    )
-    .unwrap();
-    engine
-        .ingest(device("dojo-web", "web", "requirements.txt", &web_text))
-        .await
-        .expect("ingest web");
-    engine
-        .ingest(device(
-            "dojo-internal",
-            "internal",
-            "requirements.txt",
-            &internal_text,
-        ))
-        .await
-        .expect("ingest internal");
+    let (engine, _database, web_text) = dojo_fleet(&data, clock.clone()).await;
     let (admin, analyst) = users(&engine).await;
     assert_eq!(django_status(&engine).await, ("Active".into(), 2, 2));
     let s0 = engine.exposure().await.unwrap().score;
@@ -494,31 +501,7 @@ async fn vex_exports_reimport_to_the_same_exceptions_and_ignore_files_are_propos
         return;
     };
     let clock = start();
-    let (store, _database) = bulwark_store::testing::fresh_store().await.expect("store");
-    let engine = Engine::open(store, clock.clone()).await.expect("engine");
-    let summary = engine
-        .import(
-            &data.join("advisories/pypa/pypa-advisory-database.tar.zst"),
-            &|_| {},
-        )
-        .await
-        .expect("import");
-    assert!(summary.errors.is_empty(), "{:?}", summary.errors);
-    for (name, group, file) in [
-        ("dojo-web", "web", "defectdojo-1.10.4.requirements.txt"),
-        (
-            "dojo-internal",
-            "internal",
-            "defectdojo-2.0.3.requirements.txt",
-        ),
-    ] {
-        let text =
-            std::fs::read_to_string(data.join("inventories/lockfiles/python").join(file)).unwrap();
-        engine
-            .ingest(device(name, group, "requirements.txt", &text))
-            .await
-            .expect("ingest");
-    }
+    let (engine, _database, _) = dojo_fleet(&data, clock.clone()).await;
     let (admin, _) = users(&engine).await;
     let cve = engine
         .recommendation_vulnerabilities("va-_-pypi-_-pillow")
@@ -681,37 +664,7 @@ async fn remediation_activities_track_progress_and_complete_themselves() {
         return;
     };
     let clock = start();
-    let (store, _database) = bulwark_store::testing::fresh_store().await.expect("store");
-    let engine = Engine::open(store, clock.clone()).await.expect("engine");
-    let summary = engine
-        .import(
-            &data.join("advisories/pypa/pypa-advisory-database.tar.zst"),
-            &|_| {},
-        )
-        .await
-        .expect("import");
-    assert!(summary.errors.is_empty(), "{:?}", summary.errors);
-    let web_text = std::fs::read_to_string(
-        data.join("inventories/lockfiles/python/defectdojo-1.10.4.requirements.txt"),
-    )
-    .unwrap();
-    let internal_text = std::fs::read_to_string(
-        data.join("inventories/lockfiles/python/defectdojo-2.0.3.requirements.txt"),
-    )
-    .unwrap();
-    engine
-        .ingest(device("dojo-web", "web", "requirements.txt", &web_text))
-        .await
-        .unwrap();
-    engine
-        .ingest(device(
-            "dojo-internal",
-            "internal",
-            "requirements.txt",
-            &internal_text,
-        ))
-        .await
-        .unwrap();
+    let (engine, _database, web_text) = dojo_fleet(&data, clock.clone()).await;
     let (admin, analyst) = users(&engine).await;
     let viewer = engine
         .add_user(&local_admin(), "vic@example.org", None, Role::Viewer, None)
