@@ -35,6 +35,7 @@ use bulwark_formats::inventory::{InventoryFormat, parse_auto};
 use bulwark_store::{DetectedWeakness, Store, StoreError};
 
 mod agent;
+mod changes;
 mod config;
 mod exceptions;
 mod identity;
@@ -49,6 +50,7 @@ pub use agent::AgentIngestSummary;
 pub use bulwark_store::{
     AuditFilter, DeviceGroupPatch, DevicePatch, NewDeviceGroup, ScoreScope, ScoreSnapshot,
 };
+pub use bulwark_store::{ChangeSequence, PoolStatus};
 pub use config::{
     AssessmentFormat, AssessmentRequest, AssessmentSummary, CONFIGURATION_CHANGE,
     CONFIGURATION_RECOMMENDATION_PREFIX, CategoryScores, ConfigurationRecommendation,
@@ -242,6 +244,11 @@ pub struct Engine {
     clock: Arc<dyn Clock>,
     index: RwLock<Arc<AdvisoryIndex>>,
     threat: RwLock<Arc<ThreatContext>>,
+    /// The change sequence `index` and `threat` were loaded at (see [`changes`]).
+    loaded: RwLock<ChangeSequence>,
+    /// Held while `index` or `threat` is rebuilt, so that reloads run one at a time and reads that
+    /// find the same change rebuild it once.
+    reloading: tokio::sync::Mutex<()>,
     /// This engine's name as a holder of background-job leases.
     instance: String,
 }
@@ -254,6 +261,8 @@ impl Engine {
             clock,
             index: RwLock::new(Arc::new(AdvisoryIndex::default())),
             threat: RwLock::new(Arc::new(ThreatContext::default())),
+            loaded: RwLock::new(ChangeSequence::default()),
+            reloading: tokio::sync::Mutex::new(()),
             instance: jobs::instance_id(),
         };
         engine.reload_index().await?;
@@ -286,6 +295,14 @@ impl Engine {
 
     /// Rebuilds the threat context from the stored NVD records, KEV catalog and EPSS scores.
     pub async fn reload_threat(&self) -> EngineResult<()> {
+        let _reloading = self.reloading.lock().await;
+        self.load_threat().await
+    }
+
+    /// [`Engine::reload_threat`], with `reloading` held by the caller.
+    async fn load_threat(&self) -> EngineResult<()> {
+        // Read before the data: what is loaded is then at least as new as what is recorded.
+        let sequence = self.store.change_sequence().await?;
         let nvd = self.store.nvd_records().await?;
         let kev = self.store.kev().await?;
         let epss = self.store.epss().await?;
@@ -294,17 +311,27 @@ impl Engine {
                 .await
                 .map_err(|e| EngineError::Internal(e.to_string()))?;
         *self.threat.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(context);
+        self.loaded_mut().threat = sequence.threat;
         Ok(())
     }
 
     /// Rebuilds the index from the stored advisories; returns the index diagnostics.
     pub async fn reload_index(&self) -> EngineResult<Vec<IndexDiagnostic>> {
+        let _reloading = self.reloading.lock().await;
+        self.load_index().await
+    }
+
+    /// [`Engine::reload_index`], with `reloading` held by the caller.
+    async fn load_index(&self) -> EngineResult<Vec<IndexDiagnostic>> {
+        // Read before the data: what is loaded is then at least as new as what is recorded.
+        let sequence = self.store.change_sequence().await?;
         let advisories = self.store.advisories().await?;
         let (index, diagnostics) =
             tokio::task::spawn_blocking(move || AdvisoryIndex::build(advisories))
                 .await
                 .map_err(|e| EngineError::Internal(e.to_string()))?;
         *self.index.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(index);
+        self.loaded_mut().advisories = sequence.advisories;
         Ok(diagnostics)
     }
 
@@ -424,6 +451,7 @@ impl Engine {
     /// Recomputes every device's weaknesses against the current index, matching each distinct
     /// (ecosystem, name, version) of the fleet once.
     pub async fn rematch_all(&self) -> EngineResult<RematchStats> {
+        self.refresh().await?;
         let software = self.store.all_software().await?;
         let devices = self.store.devices().await?;
         let index = self.index();
@@ -527,6 +555,8 @@ impl Engine {
             .store
             .replace_inventory(stored.id, &packages, now)
             .await?;
+        // Matched against what is stored now, whichever replica imported it.
+        self.refresh().await?;
         let index = self.index();
         let keys: Vec<SoftwareKey> = packages.iter().map(software_key).collect();
         let outcomes = match_distinct(&index, &keys);
@@ -651,6 +681,7 @@ impl Engine {
 
     /// One vulnerability, by its id, an alias or an advisory id; known even with no exposed device.
     pub async fn vulnerability(&self, id: &str) -> EngineResult<VulnerabilitySummary> {
+        self.refresh().await?;
         let index = self.index();
         let vuln_id = resolve_vulnerability(&index, id)
             .ok_or_else(|| EngineError::NotFound(format!("vulnerability {id}")))?;
@@ -672,6 +703,7 @@ impl Engine {
 
     /// Devices exposed to one vulnerability.
     pub async fn vulnerability_machines(&self, id: &str) -> EngineResult<Vec<MachineView>> {
+        self.refresh().await?;
         let index = self.index();
         let vuln_id = resolve_vulnerability(&index, id)
             .ok_or_else(|| EngineError::NotFound(format!("vulnerability {id}")))?;
@@ -692,7 +724,10 @@ impl Engine {
             .ok_or_else(|| EngineError::NotFound(format!("machine {id_or_name}")))
     }
 
+    /// One snapshot of the store for the read models; first brings the in-memory state up to date, so
+    /// that the index and threat context the caller reads next match it (see [`changes`]).
     pub(crate) async fn fleet(&self) -> EngineResult<views::Fleet> {
+        self.refresh().await?;
         Ok(views::Fleet {
             exceptions: self.store.exceptions().await?,
             devices: self.store.devices().await?,

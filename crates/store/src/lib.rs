@@ -34,6 +34,7 @@ pub use remediation::{
 
 mod audited;
 mod batch;
+mod changes;
 mod codec;
 #[cfg(test)]
 mod fixtures;
@@ -172,6 +173,33 @@ pub struct StoredEpss {
     pub scores: Vec<EpssScore>,
 }
 
+/// How often each kind of state that engines keep in memory has changed: one counter per kind, bumped
+/// in the same transaction as every write that changes that state (store table `state_changes`). A
+/// process whose copy was built at another sequence rebuilds it; so every process on one database can
+/// tell with one small read whether what it holds is what is stored.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeSequence {
+    /// Bumped by every advisory batch that inserts or updates a record (the advisory index).
+    pub advisories: i64,
+    /// Bumped by every NVD batch that inserts or updates a record, every KEV catalog and every EPSS set
+    /// that writes a score (the threat context).
+    pub threat: i64,
+}
+
+/// One database connection pool's state, for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoolStatus {
+    /// The pool's role: `writer` and `reader` for SQLite (an in-memory database's two roles share one
+    /// connection), `main` for PostgreSQL.
+    pub pool: &'static str,
+    /// Connections open, idle or in use.
+    pub size: u32,
+    /// Open connections not in use.
+    pub idle: u32,
+    /// The most connections the pool opens.
+    pub max: u32,
+}
+
 /// Changes to a device's attributes that are not part of an ingest; `None` keeps the stored value.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DevicePatch {
@@ -249,6 +277,10 @@ pub struct ScoreSnapshot {
 }
 
 /// Persistence operations Bulwark needs. Implementations are safe to share across tasks.
+///
+/// Every write that changes what engines hold in memory (advisories, NVD records, the KEV catalog, EPSS
+/// scores) bumps its kind's [`ChangeSequence`] counter in its own transaction; a write that changes
+/// nothing does not.
 #[async_trait]
 pub trait Store: Send + Sync {
     /// Stores advisories. A record replaces the stored one with the same id only when its `modified` is
@@ -368,6 +400,12 @@ pub trait Store: Send + Sync {
 
     /// Checks that the database answers (for health checks).
     async fn ping(&self) -> StoreResult<()>;
+
+    /// The change sequence as committed (one small read; engines call it before serving reads).
+    async fn change_sequence(&self) -> StoreResult<ChangeSequence>;
+
+    /// The state of the store's connection pools, without touching the database.
+    fn pool_status(&self) -> Vec<PoolStatus>;
 
     /// Replaces the device's configuration check results from `source` atomically with `results`
     /// (results from other sources stay), recording `at` as their assessment time. Every result must be

@@ -28,6 +28,10 @@
 //!   from any number of replicas apply one after the other, as SQLite's single writer does; each one
 //!   then counts inserted, updated and unchanged records exactly, and two batches that both carry a
 //!   new id cannot collide on the primary key.
+//! * Writes that change what engines hold in memory (advisory, NVD, KEV and EPSS imports) bump their
+//!   kind's row of `state_changes` as their last statement, so the row lock it takes is the last lock
+//!   of the transaction and concurrent imports queue on it without deadlocking; a replica that reads
+//!   the sequence and then the data sees data at least as new as the sequence.
 //! * Every audited write appends its entry under a transaction-level advisory lock on the audit chain
 //!   ([`AUDIT_CHAIN_LOCK`]), taken just before the chain's head is read and held to the commit, so
 //!   entries from all replicas form one chain. It is the last lock such a transaction takes.
@@ -74,6 +78,7 @@ use crate::audited::{
     USER_COLUMNS, WEBHOOK_COLUMNS, action, entity,
 };
 use crate::batch::{self, AdvisoryWrite, Incoming, IncomingNvd};
+use crate::changes;
 use crate::codec::{
     self, DEVICE_COLUMNS, DeviceUpdate, GROUP_COLUMNS, PACKAGE_COLUMNS, SNAPSHOT_COLUMNS,
     WEAKNESS_COLUMNS, micros,
@@ -84,6 +89,7 @@ use crate::{
     NewDeviceGroup, NewToken, NewUser, NewWebhook, ScoreScope, ScoreSnapshot, Store, StoreError,
     StoreResult, StoredEpss, WeaknessDiff,
 };
+use crate::{ChangeSequence, PoolStatus};
 use bind::{PackageColumns, Query, SoftwareKeyColumns, UNNEST_PACKAGE};
 
 /// The schema migrations, embedded at compile time and applied by [`PostgresStore::open`].
@@ -419,6 +425,11 @@ impl Store for PostgresStore {
         }
         inserts.flush(&mut tx, INSERT_ADVISORIES).await?;
         updates.flush(&mut tx, UPDATE_ADVISORIES).await?;
+        if stats.inserted + stats.updated > 0 {
+            sqlx::query(changes::BUMP_ADVISORIES)
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         Ok(stats)
     }
@@ -679,6 +690,9 @@ impl Store for PostgresStore {
         }
         inserts.flush(&mut tx, INSERT_NVD).await?;
         updates.flush(&mut tx, UPDATE_NVD).await?;
+        if stats.inserted + stats.updated > 0 {
+            sqlx::query(changes::BUMP_THREAT).execute(&mut *tx).await?;
+        }
         tx.commit().await?;
         Ok(stats)
     }
@@ -728,6 +742,8 @@ impl Store for PostgresStore {
         .bind(micros(at))
         .execute(&mut *tx)
         .await?;
+        // A catalog always counts as a change: entries kept may carry new dates.
+        sqlx::query(changes::BUMP_THREAT).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(diff)
     }
@@ -803,6 +819,9 @@ impl Store for PostgresStore {
         .bind(micros(at))
         .execute(&mut *tx)
         .await?;
+        if stats.written > 0 {
+            sqlx::query(changes::BUMP_THREAT).execute(&mut *tx).await?;
+        }
         tx.commit().await?;
         Ok(stats)
     }
@@ -1015,6 +1034,22 @@ impl Store for PostgresStore {
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    async fn change_sequence(&self) -> StoreResult<ChangeSequence> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(changes::SELECT)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(changes::sequence(&rows))
+    }
+
+    fn pool_status(&self) -> Vec<PoolStatus> {
+        vec![PoolStatus {
+            pool: "main",
+            size: self.pool.size(),
+            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
+            max: self.pool.options().get_max_connections(),
+        }]
     }
 
     async fn replace_config_results(

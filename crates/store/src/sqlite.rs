@@ -56,6 +56,7 @@ use crate::audited::{
     USER_COLUMNS, WEBHOOK_COLUMNS, action, entity,
 };
 use crate::batch::{self, AdvisoryWrite};
+use crate::changes;
 use crate::codec::{
     self, DEVICE_COLUMNS, DeviceUpdate, GROUP_COLUMNS, PACKAGE_COLUMNS, SNAPSHOT_COLUMNS,
     WEAKNESS_COLUMNS, micros,
@@ -66,6 +67,7 @@ use crate::{
     NewDeviceGroup, NewToken, NewUser, NewWebhook, ScoreScope, ScoreSnapshot, Store, StoreError,
     StoreResult, StoredEpss, WeaknessDiff,
 };
+use crate::{ChangeSequence, PoolStatus};
 use bind::{Query, bind_package, bind_software_key};
 
 /// The schema migrations, embedded at compile time and applied by [`SqliteStore::open`].
@@ -309,6 +311,11 @@ impl Store for SqliteStore {
                 .execute(&mut *tx)
                 .await?;
         }
+        if stats.inserted + stats.updated > 0 {
+            sqlx::query(changes::BUMP_ADVISORIES)
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         Ok(stats)
     }
@@ -540,6 +547,9 @@ impl Store for SqliteStore {
                 .execute(&mut *tx)
                 .await?;
         }
+        if stats.inserted + stats.updated > 0 {
+            sqlx::query(changes::BUMP_THREAT).execute(&mut *tx).await?;
+        }
         tx.commit().await?;
         Ok(stats)
     }
@@ -578,6 +588,8 @@ impl Store for SqliteStore {
         .bind(micros(at))
         .execute(&mut *tx)
         .await?;
+        // A catalog always counts as a change: entries kept may carry new dates.
+        sqlx::query(changes::BUMP_THREAT).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(diff)
     }
@@ -633,6 +645,9 @@ impl Store for SqliteStore {
         .bind(micros(at))
         .execute(&mut *tx)
         .await?;
+        if stats.written > 0 {
+            sqlx::query(changes::BUMP_THREAT).execute(&mut *tx).await?;
+        }
         tx.commit().await?;
         Ok(stats)
     }
@@ -833,6 +848,25 @@ impl Store for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.reader).await?;
         Ok(())
+    }
+
+    async fn change_sequence(&self) -> StoreResult<ChangeSequence> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(changes::SELECT)
+            .fetch_all(&self.reader)
+            .await?;
+        Ok(changes::sequence(&rows))
+    }
+
+    fn pool_status(&self) -> Vec<PoolStatus> {
+        [("writer", &self.writer), ("reader", &self.reader)]
+            .into_iter()
+            .map(|(name, pool)| PoolStatus {
+                pool: name,
+                size: pool.size(),
+                idle: u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
+                max: pool.options().get_max_connections(),
+            })
+            .collect()
     }
 
     async fn replace_config_results(

@@ -30,8 +30,9 @@ use bulwark_core::{
 };
 use bulwark_store::testing::{self, Backend, FreshDatabase};
 use bulwark_store::{
-    AdvisoryUpsertStats, DetectedWeakness, DeviceGroupPatch, DevicePatch, InventoryDiff,
-    NewDeviceGroup, ScoreScope, ScoreSnapshot, Store, StoreError, WeaknessDiff, open,
+    AdvisoryUpsertStats, ChangeSequence, DetectedWeakness, DeviceGroupPatch, DevicePatch,
+    InventoryDiff, NewDeviceGroup, ScoreScope, ScoreSnapshot, Store, StoreError, WeaknessDiff,
+    open,
 };
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -1271,6 +1272,83 @@ fn kev_entry(cve: &str, added: &str) -> KevEntry {
         known_ransomware_campaign_use: false,
         notes: String::new(),
         cwes: vec![],
+    }
+}
+
+/// The change sequence counts exactly the writes that change what engines hold in memory: advisory
+/// batches that insert or update, NVD batches that insert or update, every KEV catalog, EPSS sets that
+/// write a score; a write that changes nothing, a failing batch and every other write leave it.
+async fn change_sequence_counts_changes_of_in_memory_state(store: Arc<dyn Store>) {
+    let seq = |advisories, threat| ChangeSequence { advisories, threat };
+    assert_eq!(store.change_sequence().await.unwrap(), seq(0, 0));
+    let a = advisory("A", "2024-01-01T00:00:00Z", "a");
+    store.upsert_advisories(slice::from_ref(&a)).await.unwrap();
+    assert_eq!(store.change_sequence().await.unwrap(), seq(1, 0));
+    // Re-importing the same record, and an empty batch, change nothing.
+    store.upsert_advisories(slice::from_ref(&a)).await.unwrap();
+    store.upsert_advisories(&[]).await.unwrap();
+    assert_eq!(store.change_sequence().await.unwrap(), seq(1, 0));
+    // A batch that fails changes neither the advisories nor the sequence.
+    let bad = [
+        advisory("B", "2024-06-01T00:00:00Z", "would insert"),
+        advisory("C", "last Tuesday", "bad time"),
+    ];
+    assert!(store.upsert_advisories(&bad).await.is_err());
+    assert_eq!(store.change_sequence().await.unwrap(), seq(1, 0));
+    store
+        .upsert_advisories(&[advisory("A", "2024-02-01T00:00:00Z", "newer")])
+        .await
+        .unwrap();
+    assert_eq!(store.change_sequence().await.unwrap(), seq(2, 0));
+
+    let record = nvd("CVE-2024-0001", "2024-02-01T00:00:00Z", "a");
+    store.upsert_nvd(slice::from_ref(&record)).await.unwrap();
+    assert_eq!(store.change_sequence().await.unwrap(), seq(2, 1));
+    store.upsert_nvd(slice::from_ref(&record)).await.unwrap();
+    assert_eq!(store.change_sequence().await.unwrap(), seq(2, 1));
+    let catalog = KevCatalog {
+        catalog_version: Some("2025.08.01".to_string()),
+        date_released: None,
+        entries: vec![kev_entry("CVE-2024-0001", "2025-01-02")],
+    };
+    store.replace_kev(&catalog, at(1)).await.unwrap();
+    store.replace_kev(&catalog, at(2)).await.unwrap();
+    assert_eq!(store.change_sequence().await.unwrap(), seq(2, 3));
+    let day = |date: &str| EpssSet {
+        model_version: Some("v2025.03.14".to_string()),
+        score_date: Some(format!("{date}T00:00:00Z")),
+        scores: vec![epss("CVE-2024-0001", 0.5)],
+    };
+    store.upsert_epss(&day("2025-03-15"), at(3)).await.unwrap();
+    assert_eq!(store.change_sequence().await.unwrap(), seq(2, 4));
+    // An older day writes no score: no change.
+    let stats = store.upsert_epss(&day("2025-03-01"), at(4)).await.unwrap();
+    assert_eq!(stats.written, 0);
+    assert_eq!(store.change_sequence().await.unwrap(), seq(2, 4));
+
+    // Writes of state read from the database on every request do not count.
+    let device = new_device(&store, "web-01").await;
+    store
+        .replace_inventory(device.id, &[pkg("npm", "a", "1")], at(5))
+        .await
+        .unwrap();
+    assert_eq!(store.change_sequence().await.unwrap(), seq(2, 4));
+}
+
+/// Every pool names its role and has at least one connection allowed, idle never above open.
+async fn pool_status_names_each_pool(store: Arc<dyn Store>) {
+    store.ping().await.unwrap();
+    let pools = store.pool_status();
+    assert!(!pools.is_empty());
+    for pool in &pools {
+        assert!(
+            ["writer", "reader", "main"].contains(&pool.pool),
+            "{pool:?}"
+        );
+        assert!(
+            pool.max >= 1 && pool.size <= pool.max && pool.idle <= pool.size,
+            "{pool:?}"
+        );
     }
 }
 
@@ -2981,6 +3059,8 @@ contract! {
         nvd_records_replace_only_newer,
         kev_catalog_is_replaced_whole,
         epss_keeps_the_latest_dated_score,
+        change_sequence_counts_changes_of_in_memory_state,
+        pool_status_names_each_pool,
         device_attributes_and_groups,
         score_history_is_per_scope_and_time,
         config_results_are_replaced_per_device_and_source,
@@ -3032,6 +3112,8 @@ async fn two_stores_see_each_others_writes(url: &str) {
         [pkg("npm", "a", "1")]
     );
     assert_eq!(first.advisories().await.unwrap().len(), 1);
+    // The other store's import shows in this one's change sequence, the one read a replica makes.
+    assert_eq!(first.change_sequence().await.unwrap().advisories, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,0 +1,54 @@
+//! Change visibility across replicas: several processes on one database each keep the advisory index
+//! and the threat context in memory, and a change made through one must be visible through all.
+//!
+//! The store keeps a change sequence (one counter per kind of in-memory state, bumped in the
+//! transaction of every write that changes it). An engine records the sequence each piece was loaded
+//! at, reading the sequence *before* the data, so what it holds is never older than what it recorded.
+//! [`Engine::refresh`] compares the stored sequence with the recorded one (one small read) and rebuilds
+//! what differs; reads call it before they use the in-memory state, and the server also calls it every
+//! second so that rebuilds mostly happen off the request path.
+//!
+//! Invariant: every read that uses the index or the threat context reflects every advisory and
+//! threat-context write committed before the read began, whichever process made it.
+
+use std::sync::RwLockWriteGuard;
+
+use bulwark_store::ChangeSequence;
+
+use crate::{Engine, EngineResult};
+
+impl Engine {
+    /// The change sequence the in-memory index and threat context were loaded at.
+    pub fn loaded_changes(&self) -> ChangeSequence {
+        *self.loaded.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The recorded sequence, for the reloads that update it.
+    pub(crate) fn loaded_mut(&self) -> RwLockWriteGuard<'_, ChangeSequence> {
+        self.loaded.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Brings the in-memory index and threat context up to what is stored: rebuilds each whose kind
+    /// changed since it was loaded (through this process or another). Returns whether anything was
+    /// rebuilt. Costs one small read when nothing changed.
+    pub async fn refresh(&self) -> EngineResult<bool> {
+        let seen = self.store.change_sequence().await?;
+        if seen == self.loaded_changes() {
+            return Ok(false);
+        }
+        let _reloading = self.reloading.lock().await;
+        // A reload that ran while this one waited may have loaded what `seen` names already.
+        if seen == self.loaded_changes() {
+            return Ok(false);
+        }
+        let stored = self.store.change_sequence().await?;
+        let loaded = self.loaded_changes();
+        if stored.advisories != loaded.advisories {
+            self.load_index().await?;
+        }
+        if stored.threat != loaded.threat {
+            self.load_threat().await?;
+        }
+        Ok(true)
+    }
+}
