@@ -128,6 +128,33 @@ impl ApiToken {
     }
 }
 
+/// A web-console sign-in session as stored: never the cookie's value, only its digest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConsoleSession {
+    /// Store id.
+    pub id: i64,
+    /// The signed-in user.
+    pub user_id: i64,
+    /// When the user signed in.
+    pub created_at: DateTime<Utc>,
+    /// When it ends whatever happens (the absolute lifetime).
+    pub expires_at: DateTime<Utc>,
+    /// The last request made with it, to the minute (the idle timeout counts from here).
+    pub last_seen_at: DateTime<Utc>,
+    /// When the user signed out.
+    pub ended_at: Option<DateTime<Utc>>,
+}
+
+impl ConsoleSession {
+    /// Whether it is usable at `now`, given the idle timeout.
+    pub fn valid_at(&self, now: DateTime<Utc>, idle: chrono::Duration) -> bool {
+        self.ended_at.is_none_or(|t| t > now)
+            && self.expires_at > now
+            && now - self.last_seen_at < idle
+    }
+}
+
 /// The prefix every Bulwark API token starts with (so that secret scanners can recognise them).
 pub const TOKEN_PREFIX: &str = "bwk_";
 

@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use bulwark_core::identity::{
-    Action, ApiToken, Role, TOKEN_PREFIX, User, normalize_email, token_digest,
+    Action, ApiToken, ConsoleSession, Role, TOKEN_PREFIX, User, normalize_email, token_digest,
 };
 use bulwark_store::{NewToken, NewUser};
 
@@ -65,15 +65,7 @@ impl Engine {
                 "displayName: at most {MAX_DISPLAY_NAME} characters"
             )));
         }
-        let password_hash = match password {
-            None => None,
-            Some(p) if p.chars().count() < 12 => {
-                return Err(EngineError::Invalid(
-                    "password: at least 12 characters".into(),
-                ));
-            }
-            Some(p) => Some(hash_password(p)?),
-        };
+        let password_hash = password.map(checked_password_hash).transpose()?;
         let user = NewUser {
             email,
             display_name,
@@ -83,6 +75,30 @@ impl Engine {
         Ok(self
             .store
             .create_user(&user, &actor.email, self.now())
+            .await?)
+    }
+
+    /// Sets a user's console password (admins for anyone; every user for themself) and ends the
+    /// user's console sessions, so that a leaked password stops working everywhere at once.
+    pub async fn set_password(
+        &self,
+        actor: &User,
+        email: &str,
+        password: &str,
+    ) -> EngineResult<User> {
+        let email = normalize_email(email).map_err(EngineError::Invalid)?;
+        if actor.email != email {
+            require(actor, Action::ManageUsers)?;
+        }
+        let hash = checked_password_hash(password)?;
+        let (user, _) = self
+            .store
+            .user_by_email(&email)
+            .await?
+            .ok_or_else(|| EngineError::NotFound(format!("user {email}")))?;
+        Ok(self
+            .store
+            .set_password(user.id, &hash, &actor.email, self.now())
             .await?)
     }
 
@@ -203,6 +219,91 @@ impl Engine {
             .ok_or_else(|| EngineError::NotFound(format!("user {email}")))?
             .0)
     }
+}
+
+/// The prefix of console session cookies' values (so that they are never mistaken for API tokens).
+pub const SESSION_PREFIX: &str = "bws_";
+
+/// How long a console session lasts at most, whatever the activity.
+pub const SESSION_LIFETIME: Duration = Duration::hours(12);
+
+/// How long a console session may go unused before it ends (the idle timeout).
+pub const SESSION_IDLE: Duration = Duration::minutes(30);
+
+/// A console session just started: the cookie's value (given to the browser, never stored) and the
+/// session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartedSession {
+    /// The cookie's value.
+    pub secret: String,
+    /// What is stored about it.
+    pub session: ConsoleSession,
+    /// Who signed in.
+    pub user: User,
+}
+
+impl Engine {
+    /// Signs a user in with e-mail and password: a new console session. `Unauthorized` with one
+    /// message for every cause (unknown user, no password, wrong password).
+    pub async fn sign_in(&self, email: &str, password: &str) -> EngineResult<StartedSession> {
+        let user = self.verify_password(email, password).await?;
+        let mut bytes = [0u8; 32];
+        OsRng.fill_bytes(&mut bytes);
+        let secret = format!("{SESSION_PREFIX}{}", hex::encode(bytes));
+        let now = self.now();
+        let session = self
+            .store
+            .create_session(user.id, &token_digest(&secret), now, now + SESSION_LIFETIME)
+            .await?;
+        Ok(StartedSession {
+            secret,
+            session,
+            user,
+        })
+    }
+
+    /// The session and user a console cookie stands for; `Unauthorized` when it is unknown, signed
+    /// out, past its lifetime or idle for [`SESSION_IDLE`]. Records the use, to the minute.
+    pub async fn session(&self, secret: &str) -> EngineResult<(ConsoleSession, User)> {
+        let ended = || EngineError::Unauthorized("the session has ended; sign in again".into());
+        if !secret.starts_with(SESSION_PREFIX) {
+            return Err(ended());
+        }
+        let (session, user) = self
+            .store
+            .session_by_digest(&token_digest(secret))
+            .await?
+            .ok_or_else(ended)?;
+        let now = self.now();
+        if !session.valid_at(now, SESSION_IDLE) {
+            return Err(ended());
+        }
+        if now - session.last_seen_at >= Duration::minutes(1) {
+            self.store.touch_session(session.id, now).await?;
+        }
+        Ok((session, user))
+    }
+
+    /// Ends the session a console cookie stands for (sign-out); an unknown cookie is not an error.
+    pub async fn sign_out(&self, secret: &str) -> EngineResult<()> {
+        if let Some((session, _)) = self.store.session_by_digest(&token_digest(secret)).await? {
+            self.store.end_session(session.id, self.now()).await?;
+        }
+        Ok(())
+    }
+}
+
+/// The shortest password accepted, in characters.
+pub const MIN_PASSWORD_CHARS: usize = 12;
+
+/// The Argon2id hash of a password long enough to accept.
+fn checked_password_hash(password: &str) -> EngineResult<String> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(EngineError::Invalid(format!(
+            "password: at least {MIN_PASSWORD_CHARS} characters"
+        )));
+    }
+    hash_password(password)
 }
 
 /// An Argon2id PHC string of the password, with a random salt (the crate's default parameters:

@@ -19,7 +19,7 @@ use bulwark_core::exception::{
     Exception, ExceptionGroup, ExceptionStatus, Justification, NewException, TargetKind,
     conflicting,
 };
-use bulwark_core::identity::{ApiToken, Role, User};
+use bulwark_core::identity::{ApiToken, ConsoleSession, Role, User};
 use bulwark_core::remediation::{
     CompletionMethod, NewTask, RemediationTask, TaskFields, TaskStatus,
 };
@@ -35,6 +35,8 @@ use crate::{AuditFilter, ExceptionTracking, StoreError, StoreResult};
 pub(crate) mod action {
     /// `create_user`.
     pub(crate) const USER_CREATE: &str = "user.create";
+    /// `set_password`.
+    pub(crate) const USER_PASSWORD: &str = "user.password";
     /// `create_token`.
     pub(crate) const TOKEN_CREATE: &str = "token.create";
     /// `revoke_token`.
@@ -223,16 +225,56 @@ pub(crate) fn token(row: &impl StoredRow) -> StoreResult<ApiToken> {
 
 /// A token and its user from the columns of [`TOKEN_USER_SELECT`].
 pub(crate) fn token_and_user(row: &impl StoredRow) -> StoreResult<(ApiToken, User)> {
-    const T: &str = "users";
     let token = token(row)?;
-    let user = User {
-        id: token.user_id,
+    let user = prefixed_user(row, token.user_id)?;
+    Ok((token, user))
+}
+
+/// The user whose columns a join names with the prefix `user_`.
+fn prefixed_user(row: &impl StoredRow, id: i64) -> StoreResult<User> {
+    const T: &str = "users";
+    Ok(User {
+        id,
         email: row.text(T, "user_email")?,
         display_name: row.text(T, "user_display_name")?,
         role: role(T, &row.text(T, "user_role")?)?,
         created_at: time_column(row, T, "user_created_at")?,
-    };
-    Ok((token, user))
+    })
+}
+
+/// A console session and its user (columns prefixed `user_`), for a `WHERE` on `s.` columns.
+pub(crate) const SESSION_USER_SELECT: &str = "SELECT s.id, s.user_id, s.created_at, s.expires_at, \
+     s.last_seen_at, s.ended_at, u.email AS user_email, u.display_name AS user_display_name, \
+     u.role AS user_role, u.created_at AS user_created_at \
+     FROM console_sessions s JOIN users u ON u.id = s.user_id";
+
+/// The columns [`session`] reads.
+pub(crate) const SESSION_COLUMNS: &str =
+    "id, user_id, created_at, expires_at, last_seen_at, ended_at";
+
+/// A console session from the columns [`SESSION_COLUMNS`].
+pub(crate) fn session(row: &impl StoredRow) -> StoreResult<ConsoleSession> {
+    const T: &str = "console_sessions";
+    Ok(ConsoleSession {
+        id: row.integer(T, "id")?,
+        user_id: row.integer(T, "user_id")?,
+        created_at: time_column(row, T, "created_at")?,
+        expires_at: time_column(row, T, "expires_at")?,
+        last_seen_at: time_column(row, T, "last_seen_at")?,
+        ended_at: optional_time_column(row, T, "ended_at")?,
+    })
+}
+
+/// A session and its user from the columns of [`SESSION_USER_SELECT`].
+pub(crate) fn session_and_user(row: &impl StoredRow) -> StoreResult<(ConsoleSession, User)> {
+    let session = session(row)?;
+    let user = prefixed_user(row, session.user_id)?;
+    Ok((session, user))
+}
+
+/// `NotFound` for a console session that does not exist.
+pub(crate) fn session_not_found(id: i64) -> StoreError {
+    StoreError::NotFound(format!("console session {id}"))
 }
 
 /// `Conflict` for a user whose e-mail is taken.

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use bulwark_core::audit::{AuditDraft, AuditEntry};
 use bulwark_core::exception::{Exception, NewException};
 use bulwark_core::group::{DeviceGroup, GroupRule};
-use bulwark_core::identity::{ApiToken, User};
+use bulwark_core::identity::{ApiToken, ConsoleSession, User};
 use bulwark_core::remediation::{CompletionMethod, NewTask, RemediationTask};
 use bulwark_core::score::DeviceValue;
 use bulwark_core::threat::{EpssScore, EpssSet, KevCatalog, NvdRecord};
@@ -452,6 +452,16 @@ pub trait Store: Send + Sync {
         at: DateTime<Utc>,
     ) -> StoreResult<User>;
 
+    /// Replaces a user's password hash (`user.password`; the entry holds the user, never the hash) and
+    /// ends the user's console sessions. `NotFound` for an unknown user.
+    async fn set_password(
+        &self,
+        user_id: i64,
+        password_hash: &str,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<User>;
+
     /// Every user, by id.
     async fn users(&self) -> StoreResult<Vec<User>>;
 
@@ -480,6 +490,26 @@ pub trait Store: Send + Sync {
     /// Revokes a token (`token.revoke`); `NotFound` when it does not exist, `Conflict` when it is
     /// revoked already.
     async fn revoke_token(&self, id: i64, actor: &str, at: DateTime<Utc>) -> StoreResult<ApiToken>;
+
+    /// Stores a console session (no audit entry: signing in changes nothing anyone reviews; the
+    /// server logs it). `NotFound` for an unknown user; `Conflict` when the digest exists.
+    async fn create_session(
+        &self,
+        user_id: i64,
+        digest: &str,
+        at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<ConsoleSession>;
+
+    /// The console session with this digest and its user.
+    async fn session_by_digest(&self, digest: &str) -> StoreResult<Option<(ConsoleSession, User)>>;
+
+    /// Records a request made with a session; `NotFound` when it does not exist.
+    async fn touch_session(&self, id: i64, at: DateTime<Utc>) -> StoreResult<()>;
+
+    /// Ends a session (sign-out); ending an ended session keeps its first end. `NotFound` when it does
+    /// not exist.
+    async fn end_session(&self, id: i64, at: DateTime<Utc>) -> StoreResult<()>;
 
     /// Stores an exception (`exception.create`). In the same transaction, under a lock that serialises
     /// creations on one target, it checks `bulwark_core::exception::conflicting` against the stored

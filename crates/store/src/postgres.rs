@@ -66,7 +66,7 @@ use sqlx::{Connection, Postgres, Transaction};
 use bulwark_core::audit::{AuditDraft, AuditEntry};
 use bulwark_core::exception::{Exception, NewException};
 use bulwark_core::group::DeviceGroup;
-use bulwark_core::identity::{ApiToken, User};
+use bulwark_core::identity::{ApiToken, ConsoleSession, User};
 use bulwark_core::remediation::{CompletionMethod, NewTask, RemediationTask};
 use bulwark_core::threat::{EpssSet, KevCatalog, NvdRecord};
 use bulwark_core::webhook::{Delivery, EventKind, Webhook};
@@ -74,8 +74,8 @@ use bulwark_core::{Advisory, Device, DeviceId, DeviceInfo, InstalledPackage, Wea
 
 use crate::audited::{
     self, AUDIT_COLUMNS, AUDIT_HEAD, Cancel, DELIVERY_COLUMNS, DELIVERY_SELECT, EXCEPTION_ORDER,
-    EXCEPTION_SELECT, TASK_COLUMNS, TOKEN_COLUMNS, TOKEN_USER_SELECT, TrackingColumns,
-    USER_COLUMNS, WEBHOOK_COLUMNS, action, entity,
+    EXCEPTION_SELECT, SESSION_COLUMNS, SESSION_USER_SELECT, TASK_COLUMNS, TOKEN_COLUMNS,
+    TOKEN_USER_SELECT, TrackingColumns, USER_COLUMNS, WEBHOOK_COLUMNS, action, entity,
 };
 use crate::batch::{self, AdvisoryWrite, Incoming, IncomingNvd};
 use crate::changes;
@@ -1170,6 +1170,36 @@ impl Store for PostgresStore {
         Ok(created)
     }
 
+    async fn set_password(
+        &self,
+        user_id: i64,
+        password_hash: &str,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<User> {
+        let mut tx = self.pool.begin().await?;
+        let sql =
+            format!("UPDATE users SET password_hash = $2 WHERE id = $1 RETURNING {USER_COLUMNS}");
+        let row = sqlx::query(&sql)
+            .bind(user_id)
+            .bind(password_hash)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| audited::user_not_found(user_id))?;
+        let user = audited::user(&row)?;
+        sqlx::query(
+            "UPDATE console_sessions SET ended_at = $2 WHERE user_id = $1 AND ended_at IS NULL",
+        )
+        .bind(user_id)
+        .bind(micros(at))
+        .execute(&mut *tx)
+        .await?;
+        let draft = audited::draft(actor, action::USER_PASSWORD, entity::USER, user.id);
+        record(&mut tx, draft, Some(&user), Some(&user), at).await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
     async fn users(&self) -> StoreResult<Vec<User>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY id");
         self.read_all(sqlx::query(&sql), audited::user).await
@@ -1241,6 +1271,64 @@ impl Store for PostgresStore {
         .await?
         .rows_affected();
         Ok(granted > 0)
+    }
+
+    async fn create_session(
+        &self,
+        user_id: i64,
+        digest: &str,
+        at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<ConsoleSession> {
+        let sql = format!(
+            "INSERT INTO console_sessions (user_id, digest, created_at, expires_at, last_seen_at) \
+             SELECT $1, $2, $3, $4, $3 WHERE EXISTS (SELECT 1 FROM users WHERE id = $1) \
+             RETURNING {SESSION_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(user_id)
+            .bind(digest)
+            .bind(micros(at))
+            .bind(micros(expires_at))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(audited::digest_taken)?
+            .ok_or_else(|| audited::user_not_found(user_id))?;
+        audited::session(&row)
+    }
+
+    async fn session_by_digest(&self, digest: &str) -> StoreResult<Option<(ConsoleSession, User)>> {
+        let sql = format!("{SESSION_USER_SELECT} WHERE s.digest = $1");
+        self.read_optional(sqlx::query(&sql).bind(digest), audited::session_and_user)
+            .await
+    }
+
+    async fn touch_session(&self, id: i64, at: DateTime<Utc>) -> StoreResult<()> {
+        let touched = sqlx::query("UPDATE console_sessions SET last_seen_at = $2 WHERE id = $1")
+            .bind(id)
+            .bind(micros(at))
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        match touched {
+            0 => Err(audited::session_not_found(id)),
+            _ => Ok(()),
+        }
+    }
+
+    async fn end_session(&self, id: i64, at: DateTime<Utc>) -> StoreResult<()> {
+        let ended = sqlx::query(
+            "UPDATE console_sessions SET ended_at = COALESCE(ended_at, $2) WHERE id = $1",
+        )
+        .bind(id)
+        .bind(micros(at))
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        match ended {
+            0 => Err(audited::session_not_found(id)),
+            _ => Ok(()),
+        }
     }
 
     async fn touch_token(&self, id: i64, at: DateTime<Utc>) -> StoreResult<()> {

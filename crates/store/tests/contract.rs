@@ -1849,7 +1849,7 @@ use bulwark_core::audit::{AuditDraft, AuditEntry, verify};
 use bulwark_core::exception::{
     CoverageFacts, Exception, ExceptionStatus, Justification, NewException, ReviewMark, TargetKind,
 };
-use bulwark_core::identity::{ApiToken, Role, User, token_digest};
+use bulwark_core::identity::{ApiToken, ConsoleSession, Role, User, token_digest};
 use bulwark_core::remediation::{CompletionMethod, NewTask, Priority, TaskStatus};
 use bulwark_core::webhook::EventKind;
 use bulwark_store::{
@@ -2005,6 +2005,102 @@ async fn users_are_unique_by_email(store: Arc<dyn Store>) {
     assert_eq!(entries[0].before, None);
     assert_eq!(parsed::<User>(entries[0].after.as_deref()), ana);
     assert!(!entries[0].after.as_deref().unwrap().contains("argon2"));
+}
+
+/// Console sessions are found by digest with their user, touched and ended once; they leave no audit
+/// entry and keep the first end.
+async fn console_sessions_are_found_touched_and_ended(store: Arc<dyn Store>) {
+    let ana = store
+        .create_user(&new_user(ANA, Role::Analyst), "system", at(0))
+        .await
+        .unwrap();
+    let digest = token_digest("session-cookie-value");
+    let session = store
+        .create_session(ana.id, &digest, at(1), at(100))
+        .await
+        .unwrap();
+    assert_eq!(
+        session,
+        ConsoleSession {
+            id: session.id,
+            user_id: ana.id,
+            created_at: at(1),
+            expires_at: at(100),
+            last_seen_at: at(1),
+            ended_at: None,
+        }
+    );
+    expect_not_found(
+        store.create_session(999, "other", at(1), at(100)).await,
+        "user 999",
+    );
+    expect_conflict(
+        store.create_session(ana.id, &digest, at(2), at(100)).await,
+        "a token with this digest exists",
+    );
+    let (found, user) = store.session_by_digest(&digest).await.unwrap().unwrap();
+    assert_eq!((found, user), (session.clone(), ana.clone()));
+    assert_eq!(store.session_by_digest("unknown").await.unwrap(), None);
+
+    store.touch_session(session.id, at(5)).await.unwrap();
+    expect_not_found(store.touch_session(999, at(5)).await, "console session 999");
+    store.end_session(session.id, at(6)).await.unwrap();
+    store.end_session(session.id, at(7)).await.unwrap();
+    expect_not_found(store.end_session(999, at(7)).await, "console session 999");
+    let (ended, _) = store.session_by_digest(&digest).await.unwrap().unwrap();
+    assert_eq!((ended.last_seen_at, ended.ended_at), (at(5), Some(at(6))));
+    let idle = chrono::Duration::seconds(30);
+    assert!(!ended.valid_at(at(6), idle));
+    assert!(session.valid_at(at(30), idle));
+    assert!(
+        !session.valid_at(at(31), idle),
+        "idle for the whole timeout"
+    );
+    assert!(
+        !session.valid_at(at(100), chrono::Duration::days(1)),
+        "past its lifetime"
+    );
+    // Signing in and out is not a reviewed change: the trail holds only the user's creation.
+    assert_eq!(trail(&store).await.len(), 1);
+
+    // A new password ends every session of the user, and is audited without the hash.
+    let other = store
+        .create_session(ana.id, &token_digest("second"), at(8), at(100))
+        .await
+        .unwrap();
+    let changed = store
+        .set_password(ana.id, "$argon2id$new", ANA, at(9))
+        .await
+        .unwrap();
+    assert_eq!(changed, ana);
+    let (second, _) = store
+        .session_by_digest(&token_digest("second"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((second.id, second.ended_at), (other.id, Some(at(9))));
+    let (first, _) = store.session_by_digest(&digest).await.unwrap().unwrap();
+    assert_eq!(
+        first.ended_at,
+        Some(at(6)),
+        "an ended session keeps its end"
+    );
+    let (_, hash) = store.user_by_email(ANA).await.unwrap().unwrap();
+    assert_eq!(hash.as_deref(), Some("$argon2id$new"));
+    expect_not_found(
+        store.set_password(999, "$argon2id$x", ANA, at(9)).await,
+        "user 999",
+    );
+    let entries = trail(&store).await;
+    assert_eq!(
+        actions(&entries)[1..],
+        [act("user.password", "user", ana.id)]
+    );
+    assert!(
+        entries
+            .iter()
+            .all(|e| !e.after.as_deref().unwrap_or("").contains("argon2"))
+    );
 }
 
 /// Tokens are found by digest with their user, touched, listed and revoked once; expiry is only
@@ -3067,6 +3163,7 @@ contract! {
         config_checks_are_upserted_by_id,
         users_are_unique_by_email,
         tokens_are_found_touched_and_revoked,
+        console_sessions_are_found_touched_and_ended,
         exceptions_conflict_only_on_overlapping_scopes,
         concurrent_exceptions_one_wins,
         exceptions_are_canceled_whole_or_by_group,
