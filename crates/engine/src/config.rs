@@ -255,6 +255,8 @@ pub struct ConfigurationRecommendation {
     pub severity_score: f64,
     /// Active devices where the check fails.
     pub exposed_machines_count: u64,
+    /// Active devices where the check fails and no exception in effect covers it.
+    pub exposed_machines_count_after_exceptions: u64,
     /// Active devices where the check was assessed (passing or failing).
     pub total_machine_count: u64,
     /// The exact rise of the organisation's secure score if the check were fixed on every device where it fails.
@@ -431,6 +433,8 @@ impl Assessed {
                     recommendation_category: check.map_or(result.category, |c| c.category),
                     severity_score: f64::from(check.map_or(result.weight, |c| c.weight).get()),
                     exposed_machines_count: failing,
+                    exposed_machines_count_after_exceptions: failing
+                        .saturating_sub(covered.get(id).copied().unwrap_or(0) as u64),
                     total_machine_count: assessed,
                     config_score_impact: impacts.get(id).copied().unwrap_or(0.0),
                     exposure_impact: 0.0,

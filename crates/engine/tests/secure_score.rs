@@ -500,6 +500,20 @@ async fn exceptions_on_a_configuration_recommendation_change_the_secure_score_by
             .map(|r| r.status.clone())
             .expect("the System.map recommendation stays listed")
     };
+    // (exposed, exposed after exceptions): the exception covers the one failing device.
+    let exposed = |recs: &[bulwark_engine::ConfigurationRecommendation]| {
+        recs.iter()
+            .find(|r| r.id == id)
+            .map(|r| {
+                (
+                    r.exposed_machines_count,
+                    r.exposed_machines_count_after_exceptions,
+                )
+            })
+            .expect("the System.map recommendation is listed")
+    };
+    let recs = engine.configuration_recommendations().await.unwrap();
+    assert_eq!(exposed(&recs), (1, 1), "nothing excepted yet");
 
     // Risk accepted: the recommendation is excepted, the score does not move (105 of 110).
     let accepted = engine
@@ -510,6 +524,11 @@ async fn exceptions_on_a_configuration_recommendation_change_the_secure_score_by
     assert_eq!((score.achieved, score.possible), (ACHIEVED, POSSIBLE));
     let recs = engine.configuration_recommendations().await.unwrap();
     assert_eq!(status(&recs), "Exception");
+    assert_eq!(
+        exposed(&recs),
+        (1, 0),
+        "covered, whatever the justification"
+    );
     engine
         .cancel_exception(&admin, accepted.id, None)
         .await

@@ -182,6 +182,8 @@ pub(crate) struct ConfigurationRecommendationDoc {
     severity_score: f64,
     /// Active devices where the check fails.
     exposed_machines_count: u64,
+    /// Active devices where the check fails and no exception in effect covers it.
+    exposed_machines_count_after_exceptions: u64,
     /// Active devices where the check was assessed (passing or failing).
     total_machine_count: u64,
     /// The exact rise of the organisation's secure score if the check were fixed everywhere it fails.
