@@ -182,6 +182,11 @@ impl ExceptionView {
             last_covered_on: e.last_covered_at,
         }
     }
+
+    /// Whether it is in effect at `now` and ends within `days` days (the expiring-soon lists).
+    pub fn expires_within(&self, now: DateTime<Utc>, days: i64) -> bool {
+        self.status == ExceptionStatus::InEffect && self.expires_on - now <= Duration::days(days)
+    }
 }
 
 /// The exposure score an exception would change, before it is submitted.
