@@ -821,3 +821,100 @@ async fn a_false_positive_cve_exception_removes_the_finding() {
     let (status, _) = analyst.get("/weaknesses?flyout=CVE-1999-0001").await;
     assert_eq!(status, 404);
 }
+
+/// One failing OpenSCAP check (SSH root login), as `oscap xccdf eval --results` writes it.
+const ROOT_LOGIN_XCCDF: &str = r#"<?xml version="1.0"?>
+<Benchmark xmlns="http://checklists.nist.gov/xccdf/1.2" id="xccdf_org.ssgproject.content_benchmark_CONSOLE">
+  <Rule id="xccdf_org.ssgproject.content_rule_sshd_disable_root_login" severity="medium">
+    <title>Disable SSH Root Login</title>
+    <description>The root user should never be allowed to login directly over a network.</description>
+    <fixtext>Set PermitRootLogin no in /etc/ssh/sshd_config.</fixtext>
+  </Rule>
+  <TestResult id="xccdf_org.open-scap_testresult_standard">
+    <profile idref="xccdf_org.ssgproject.content_profile_standard"/>
+    <rule-result idref="xccdf_org.ssgproject.content_rule_sshd_disable_root_login" severity="medium"><result>fail</result></rule-result>
+  </TestResult>
+</Benchmark>
+"#;
+
+#[tokio::test]
+async fn configuration_recommendations_share_the_list_the_flyout_and_the_exception_form() {
+    let app = ConsoleApp::seeded().await;
+    for device in ["web-01", "db-01"] {
+        app.engine
+            .assess(bulwark_engine::AssessmentRequest {
+                device: device.to_string(),
+                file: "results.xml".to_string(),
+                bytes: ROOT_LOGIN_XCCDF.as_bytes().to_vec(),
+                format: None,
+            })
+            .await
+            .expect("assess");
+    }
+    let rec = app
+        .engine
+        .configuration_recommendations()
+        .await
+        .unwrap()
+        .pop()
+        .expect("the failing check is a recommendation");
+    assert!(rec.config_score_impact > 0.0);
+    let analyst = app.sign_in("ana@example.org", Role::Analyst).await;
+    let (_, page) = analyst
+        .get("/recommendations?type=ConfigurationChange")
+        .await;
+    let line = row(&page, &rec.id).expect("listed beside the software recommendations");
+    assert!(
+        line.contains("Disable SSH Root Login") && line.contains("2/2"),
+        "{line}"
+    );
+    assert!(
+        line.contains(&format!("↑ {:.1}", rec.config_score_impact)),
+        "{line}"
+    );
+    assert!(!page.contains(VULNLIB), "filtered on the remediation type");
+    let (_, page) = analyst
+        .get(&format!(
+            "/recommendations?category={}",
+            rec.recommendation_category.as_str()
+        ))
+        .await;
+    assert!(row(&page, &rec.id).is_some());
+
+    let (_, page) = analyst
+        .get(&format!("/recommendations?flyout={}", rec.id))
+        .await;
+    let aside = flyout(&page);
+    assert!(
+        aside.contains("Set PermitRootLogin no in /etc/ssh/sshd_config."),
+        "{aside}"
+    );
+    assert!(aside.contains("web-01") && aside.contains("db-01"));
+    assert!(aside.contains(r#"id="exception-form""#));
+    assert!(
+        !aside.contains("remediation-form"),
+        "activities are for software"
+    );
+
+    let (status, location, body) = analyst
+        .post(
+            &format!("/recommendations/{}/exception", rec.id),
+            &exception_fields(
+                "groups",
+                &["db"],
+                "planned_remediation",
+                "Root login goes with the September rebuild",
+                "30",
+            ),
+        )
+        .await;
+    assert_eq!(status, 303, "{body}");
+    let page = follow(&analyst, location).await;
+    assert!(page.contains("Status now: Partial exception."), "{page}");
+    let line = row(&page, &rec.id).expect("still listed");
+    assert!(
+        line.contains("Partial exception") && line.contains("1/2"),
+        "{line}"
+    );
+    assert!(line.contains("No impact"), "{line}");
+}
