@@ -20,6 +20,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use bulwark_core::{DeviceInfo, SystemClock};
 use bulwark_engine::{Engine, IngestRequest};
 use bulwark_formats::inventory::InventoryFormat;
+use bulwark_server::logging::LogFormat;
 
 /// Bulwark: threat & vulnerability management on your own hardware.
 #[derive(Debug, Parser)]
@@ -33,6 +34,17 @@ struct Cli {
         default_value = "sqlite://bulwark.db"
     )]
     db: String,
+
+    /// How log lines are written to standard error: `text`, or `json` (one object per line, for log
+    /// collectors). `BULWARK_LOG` filters them (`info`, `bulwark::http=info`…).
+    #[arg(
+        long,
+        global = true,
+        env = "BULWARK_LOG_FORMAT",
+        default_value = "text",
+        value_parser = parse_log_format
+    )]
+    log_format: LogFormat,
 
     #[command(subcommand)]
     command: Command,
@@ -209,15 +221,32 @@ fn parse_inventory_format(name: &str) -> Result<InventoryFormat, String> {
     })
 }
 
+fn parse_log_format(name: &str) -> Result<LogFormat, String> {
+    LogFormat::from_name(name)
+        .ok_or_else(|| format!("unknown log format {name:?}; known: text, json"))
+}
+
+/// The log filter when `BULWARK_LOG` sets none: warnings, and for a server also its own information
+/// (the request log, the jobs' reports).
+fn default_log_filter(command: &Command) -> &'static str {
+    match command {
+        Command::Serve { .. } | Command::Demo { .. } => {
+            "warn,bulwark_server=info,bulwark::http=info"
+        }
+        _ => "warn",
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("BULWARK_LOG")
-                .unwrap_or_else(|_| "warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BULWARK_LOG")
+        .unwrap_or_else(|_| default_log_filter(&cli.command).into());
+    let subscriber = bulwark_server::logging::subscriber(cli.log_format, filter, std::io::stderr);
+    // Also routes the `log` records of dependencies into the subscriber, as `fmt().init()` did.
+    if let Err(e) = tracing_subscriber::util::SubscriberInitExt::try_init(subscriber) {
+        eprintln!("error: cannot set up logging: {e}");
+        return ExitCode::from(2);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

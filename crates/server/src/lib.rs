@@ -2,7 +2,8 @@
 //!
 //! Handlers are thin: they extract, call the [`Engine`], and shape the response. The list endpoints share
 //! one query language ([`odata`]) applied to the items' JSON. Every error leaves as one JSON shape
-//! ([`error::ApiError`]).
+//! ([`error::ApiError`]). Every request passes [`observe`] first (request id, one log line, latency in
+//! [`metrics`], served at `/metrics`).
 //!
 //! Architecture invariant: the router and the OpenAPI document are built from the same route list
 //! (`routes::api`), so the document describes exactly the routes that are served.
@@ -15,9 +16,14 @@ use axum::extract::DefaultBodyLimit;
 
 use bulwark_engine::Engine;
 
+use crate::metrics::JobOutcome;
+
 pub mod auth;
 pub mod error;
 mod listing;
+pub mod logging;
+pub mod metrics;
+pub mod observe;
 pub mod odata;
 pub mod openapi;
 mod routes;
@@ -28,6 +34,8 @@ pub mod views;
 pub struct AppState {
     /// The application services.
     pub engine: Arc<Engine>,
+    /// This server's Prometheus metrics (its own registry, never a process-wide one).
+    pub metrics: Arc<metrics::Metrics>,
     /// The tokens agents authenticate their reports with; none means reports are refused.
     pub agent_tokens: Vec<String>,
 }
@@ -37,6 +45,7 @@ impl AppState {
     pub fn new(engine: Arc<Engine>) -> AppState {
         AppState {
             engine,
+            metrics: Arc::default(),
             agent_tokens: Vec::new(),
         }
     }
@@ -73,6 +82,12 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,
+        ))
+        // Outermost, after routing: every request, refused ones too, is timed, logged and counted
+        // under the route it matched.
+        .layer(axum::middleware::from_fn_with_state(
+            state.metrics.clone(),
+            observe::observe,
         ))
         .with_state(state)
 }
@@ -114,13 +129,20 @@ pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::i
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, "serving the API");
     }
-    let daily = tokio::spawn(daily_scores(state.engine.clone()));
-    let remediation = tokio::spawn(remediation_jobs(state.engine.clone()));
+    let daily = tokio::spawn(daily_scores(state.engine.clone(), state.metrics.clone()));
+    let remediation = tokio::spawn(remediation_jobs(
+        state.engine.clone(),
+        state.metrics.clone(),
+    ));
+    let changes = tokio::spawn(follow_changes(state.engine.clone()));
+    let upkeep = tokio::spawn(metrics_upkeep(state.metrics.clone()));
     let served = axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await;
     daily.abort();
     remediation.abort();
+    changes.abort();
+    upkeep.abort();
     served
 }
 
@@ -131,28 +153,37 @@ const REMEDIATION_CHECK: std::time::Duration = std::time::Duration::from_secs(60
 /// (automatic completion, retention) and the webhook deliveries due, every [`REMEDIATION_CHECK`].
 /// They run in the one process that holds their lease (replicas share a database); each transition
 /// is also recorded once, should two runs ever overlap. Failures are logged and retried at the next run.
-async fn remediation_jobs(engine: Arc<Engine>) {
+async fn remediation_jobs(engine: Arc<Engine>, metrics: Arc<metrics::Metrics>) {
     let mut ticks = tokio::time::interval(REMEDIATION_CHECK);
     loop {
         ticks.tick().await;
         if !holds_lease(&engine, "remediation", REMEDIATION_CHECK).await {
+            for job in ["exceptions", "activities", "webhooks"] {
+                metrics.record_job(job, JobOutcome::Skipped);
+            }
             continue;
         }
-        match engine.run_exception_job().await {
+        let exceptions = engine.run_exception_job().await;
+        metrics.record_job("exceptions", outcome(&exceptions));
+        match exceptions {
             Ok(report) if !report.expired.is_empty() || !report.resurfaced.is_empty() => {
                 tracing::info!(?report, "exception job")
             }
             Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "exception job failed"),
         }
-        match engine.run_task_job().await {
+        let activities = engine.run_task_job().await;
+        metrics.record_job("activities", outcome(&activities));
+        match activities {
             Ok((completed, purged)) if !completed.is_empty() || purged > 0 => {
                 tracing::info!(?completed, purged, "remediation activity job")
             }
             Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "remediation activity job failed"),
         }
-        match engine.deliver_due().await {
+        let deliveries = engine.deliver_due().await;
+        metrics.record_job("webhooks", outcome(&deliveries));
+        match deliveries {
             Ok(report) if !report.retrying.is_empty() || !report.given_up.is_empty() => {
                 tracing::warn!(?report, "webhook deliveries failed")
             }
@@ -181,18 +212,64 @@ const DAILY_CHECK: std::time::Duration = std::time::Duration::from_secs(15 * 60)
 
 /// The daily score snapshot: every [`DAILY_CHECK`], records the scores unless a snapshot is less than a
 /// day old (changes record their own). Failures are logged and retried at the next check.
-async fn daily_scores(engine: Arc<Engine>) {
+async fn daily_scores(engine: Arc<Engine>, metrics: Arc<metrics::Metrics>) {
     let mut ticks = tokio::time::interval(DAILY_CHECK);
     loop {
         ticks.tick().await;
         if !holds_lease(&engine, "daily-scores", DAILY_CHECK).await {
+            metrics.record_job("daily-scores", JobOutcome::Skipped);
             continue;
         }
-        match engine.record_daily_scores().await {
+        let recorded = engine.record_daily_scores().await;
+        metrics.record_job("daily-scores", outcome(&recorded));
+        match recorded {
             Ok(true) => tracing::info!("recorded the daily score snapshot"),
             Ok(false) => {}
             Err(e) => tracing::error!(error = %e, "daily score snapshot failed"),
         }
+    }
+}
+
+/// The outcome label of a job run's result.
+fn outcome<T, E>(result: &Result<T, E>) -> JobOutcome {
+    match result {
+        Ok(_) => JobOutcome::Ok,
+        Err(_) => JobOutcome::Failed,
+    }
+}
+
+/// How often a server looks whether another process changed the state engines keep in memory.
+const CHANGES_CHECK: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Every [`CHANGES_CHECK`], brings the engine's in-memory state up to what is stored (one small read
+/// when nothing changed), so that a change imported through another process is rebuilt here off the
+/// request path; reads check again themselves, so none waits for this loop to see a change.
+/// Failures are logged and retried at the next check.
+async fn follow_changes(engine: Arc<Engine>) {
+    let mut ticks = tokio::time::interval(CHANGES_CHECK);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        match engine.refresh().await {
+            Ok(true) => tracing::info!(
+                loaded = ?engine.loaded_changes(),
+                "reloaded what another process changed"
+            ),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot check the change sequence"),
+        }
+    }
+}
+
+/// How often recorded latencies are folded into the histograms when nobody scrapes.
+const METRICS_UPKEEP: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Keeps the metrics' memory bounded between scrapes (see [`metrics::Metrics::upkeep`]).
+async fn metrics_upkeep(metrics: Arc<metrics::Metrics>) {
+    let mut ticks = tokio::time::interval(METRICS_UPKEEP);
+    loop {
+        ticks.tick().await;
+        metrics.upkeep();
     }
 }
 

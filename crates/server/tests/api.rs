@@ -897,6 +897,12 @@ async fn openapi_document_describes_every_route() {
     }
     // Every documented route is really served: none answers with the router's fallbacks.
     for route in &served {
+        if route.path == "/metrics" {
+            // Prometheus text, not JSON (tests/observability.rs reads it).
+            let response = reqwest::get(format!("{}/metrics", app.base)).await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            continue;
+        }
         let method = Method::from_bytes(route.method.as_bytes()).expect("method");
         let (status, body) = app
             .send(method, &fill(&route.path, "x"), &[], Vec::new())

@@ -18,6 +18,7 @@ use bulwark_engine::AgentIngestSummary;
 
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
+use crate::metrics::IngestSource;
 use crate::openapi as doc;
 
 /// The largest report accepted (a host with every npm and Python package imaginable stays far below).
@@ -75,7 +76,11 @@ pub(crate) async fn receive_report(
             ApiError::BadRequest(format!("could not read the request body: {e}"))
         })?;
     let report = parse_report(&bytes)?;
-    Ok(Json(state.engine.ingest_agent_report(report).await?))
+    let summary = state.engine.ingest_agent_report(report).await?;
+    state
+        .metrics
+        .record_ingest(IngestSource::Agent, &summary.ingest);
+    Ok(Json(summary))
 }
 
 /// Checks `Authorization: Bearer TOKEN` against the configured agent tokens.

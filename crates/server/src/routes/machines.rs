@@ -14,6 +14,7 @@ use utoipa::ToSchema;
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
 use crate::listing::{self, Collection};
+use crate::metrics::IngestSource;
 use crate::openapi::{self as doc, List};
 use crate::routes::{ApiPath, IngestQuery, JsonBody, ListQuery, RawBody};
 use crate::views::InstalledSoftware;
@@ -144,7 +145,9 @@ pub(crate) async fn ingest_inventory(
         bytes: bytes.into(),
         format,
     };
-    Ok(Json(state.engine.ingest(request).await?))
+    let summary = state.engine.ingest(request).await?;
+    state.metrics.record_ingest(IngestSource::Api, &summary);
+    Ok(Json(summary))
 }
 
 /// What `PATCH /api/machines/{id}` may change; absent fields keep their value.

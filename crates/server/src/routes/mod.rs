@@ -25,6 +25,7 @@ mod config;
 mod docs;
 mod health;
 mod machines;
+mod metrics;
 mod recommendations;
 mod remediation;
 pub(crate) mod scores;
@@ -97,6 +98,7 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(docs::openapi_json))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
+        .routes(routes!(metrics::metrics))
 }
 
 /// A path parameter whose rejection is an [`ApiError`].
