@@ -159,6 +159,100 @@ impl Fleet {
     }
 }
 
+/// Active devices per exposure level (MDVM's exposure distribution).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LevelCounts {
+    /// Devices whose level is High.
+    pub high: u64,
+    /// Medium.
+    pub medium: u64,
+    /// Low.
+    pub low: u64,
+    /// No open weakness.
+    pub none: u64,
+}
+
+impl LevelCounts {
+    /// The devices of one level.
+    pub fn of(&self, level: ExposureLevel) -> u64 {
+        match level {
+            ExposureLevel::High => self.high,
+            ExposureLevel::Medium => self.medium,
+            ExposureLevel::Low => self.low,
+            ExposureLevel::None => self.none,
+        }
+    }
+
+    /// Every counted device.
+    pub fn total(&self) -> u64 {
+        self.high + self.medium + self.low + self.none
+    }
+
+    fn count(scores: &ExposureScores) -> LevelCounts {
+        let mut counts = LevelCounts::default();
+        for (score, vulnerabilities) in scores.devices.values() {
+            match ExposureLevel::of(*score, *vulnerabilities) {
+                ExposureLevel::High => counts.high += 1,
+                ExposureLevel::Medium => counts.medium += 1,
+                ExposureLevel::Low => counts.low += 1,
+                ExposureLevel::None => counts.none += 1,
+            }
+        }
+        counts
+    }
+}
+
+/// The organisation's exposure score in one impact mode, with its devices per level.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExposureSummary {
+    /// The organisation's score (0–100).
+    pub score: f64,
+    /// Its band.
+    pub band: Band,
+    /// Active devices per exposure level.
+    pub levels: LevelCounts,
+}
+
+impl ExposureSummary {
+    fn of(scores: &ExposureScores) -> ExposureSummary {
+        ExposureSummary {
+            score: scores.organization,
+            band: Band::of(scores.organization),
+            levels: LevelCounts::count(scores),
+        }
+    }
+}
+
+/// The fleet at a glance, from one snapshot: the exposure score in both impact modes and the
+/// recommendations. A dashboard needs all of them; reading the fleet once instead of once per figure
+/// is what keeps it answering at 100k devices.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Overview {
+    /// When it was computed.
+    pub time: DateTime<Utc>,
+    /// Every stored device, active or not.
+    pub devices: u64,
+    /// Exceptions change nothing ([`ImpactMode::None`]).
+    pub without_exceptions: ExposureSummary,
+    /// Mitigation-like exceptions score as remediated ([`ImpactMode::Mitigation`], the stored scores).
+    pub with_exceptions: ExposureSummary,
+    /// Every software recommendation, as [`Engine::recommendations`] gives them.
+    pub recommendations: Vec<bulwark_core::recommendation::Recommendation>,
+}
+
+impl Overview {
+    /// The exposure summary of one impact mode.
+    pub fn exposure(&self, mode: ImpactMode) -> &ExposureSummary {
+        match mode {
+            ImpactMode::None => &self.without_exceptions,
+            ImpactMode::Mitigation => &self.with_exceptions,
+        }
+    }
+}
+
 pub(crate) fn report(fleet: &Fleet, scores: &ExposureScores) -> ExposureReport {
     let mut devices_in: BTreeMap<&str, u64> = BTreeMap::new();
     let devices: Vec<DeviceScore> = fleet
@@ -203,6 +297,28 @@ impl Engine {
         let fleet = self.fleet().await?;
         let scores = fleet.exposure(&self.index(), &self.threat());
         Ok(report(&fleet, &scores))
+    }
+
+    /// The exposure score in both impact modes, the devices per exposure level and the
+    /// recommendations, from one read of the fleet.
+    pub async fn overview(&self) -> EngineResult<Overview> {
+        let fleet = self.fleet().await?;
+        let (index, threat) = (self.index(), self.threat());
+        Ok(Overview {
+            time: fleet.now,
+            devices: fleet.devices.len() as u64,
+            without_exceptions: ExposureSummary::of(&fleet.exposure_with(
+                &index,
+                &threat,
+                ImpactMode::None,
+            )),
+            with_exceptions: ExposureSummary::of(&fleet.exposure_with(
+                &index,
+                &threat,
+                ImpactMode::Mitigation,
+            )),
+            recommendations: fleet.recommendations(&index, &threat),
+        })
     }
 
     /// Records a snapshot of the current scores (organisation, groups, devices).
