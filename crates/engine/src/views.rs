@@ -1,13 +1,23 @@
-//! Read models the API and CLI show: machines and software rows, built from one snapshot of the fleet.
+//! Read models the API, CLI and console show: machines and software rows, the fleet's software
+//! inventory, and what concerns one device (its recommendations, the exceptions covering it), each
+//! built from one snapshot of the fleet.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
+use bulwark_core::exception::TargetKind;
 use bulwark_core::group::{DeviceGroup, group_of};
-use bulwark_core::recommendation::EXPOSURE_WINDOW_DAYS;
+use bulwark_core::matching::PackageKey;
+use bulwark_core::recommendation::{
+    EXPOSURE_WINDOW_DAYS, Recommendation, recommendation_id, vulnerability_aliases,
+};
+use bulwark_core::scan::software_key;
 use bulwark_core::{Device, DeviceId, InstalledPackage, Weakness};
+
+use crate::exceptions::ExceptionView;
+use crate::{Engine, EngineResult};
 
 /// One snapshot of the fleet, read from the store for one request.
 pub(crate) struct Fleet {
@@ -134,4 +144,167 @@ pub(crate) fn software_views(open: &[&Weakness]) -> Vec<SoftwareView> {
             weaknesses: vulns.len() as u64,
         })
         .collect()
+}
+
+/// A product installed in the fleet (every version together): a row of the software inventory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProductView {
+    /// Package name, as advisories name it (the source package for OS packages).
+    pub name: String,
+    /// Ecosystem (with release).
+    pub vendor: String,
+    /// The id of the product's security recommendation (it exists while `weaknesses` > 0).
+    pub recommendation_id: String,
+    /// Distinct installed versions.
+    pub versions: u64,
+    /// Devices with any version installed.
+    pub devices: u64,
+    /// Devices seen within the exposure window with an open weakness in it (as recommendations count).
+    pub exposed_devices: u64,
+    /// Distinct open vulnerabilities of its installed versions.
+    pub weaknesses: u64,
+    /// Installed versions with an open weakness, sorted.
+    pub vulnerable_versions: Vec<String>,
+}
+
+impl Fleet {
+    /// The software inventory: one row per product, by name then vendor. One pass over the installed
+    /// software and one over the open weaknesses.
+    fn products(&self) -> Vec<ProductView> {
+        #[derive(Default)]
+        struct Row<'a> {
+            vendor: String,
+            versions: BTreeSet<&'a str>,
+            devices: BTreeSet<DeviceId>,
+            exposed: BTreeSet<DeviceId>,
+            vulnerabilities: BTreeSet<&'a str>,
+            vulnerable_versions: BTreeSet<&'a str>,
+        }
+        // The package key decides the recommendation id; the vendor is its display, computed once.
+        let mut rows: HashMap<PackageKey, Row<'_>> = HashMap::new();
+        for (device, package) in &self.software {
+            let key = software_key(package);
+            let row = rows
+                .entry(PackageKey::new(&key.ecosystem, &key.name))
+                .or_insert_with(|| Row {
+                    vendor: key.ecosystem.to_string(),
+                    ..Row::default()
+                });
+            row.versions.insert(package.advisory_version());
+            row.devices.insert(*device);
+        }
+        let cutoff = self.now - Duration::days(EXPOSURE_WINDOW_DAYS);
+        let active: BTreeSet<DeviceId> = self
+            .devices
+            .iter()
+            .filter(|d| d.last_seen >= cutoff)
+            .map(|d| d.id)
+            .collect();
+        for w in &self.open {
+            let row = rows
+                .entry(PackageKey::new(&w.software.ecosystem, &w.software.name))
+                .or_insert_with(|| Row {
+                    vendor: w.software.ecosystem.to_string(),
+                    ..Row::default()
+                });
+            if active.contains(&w.device_id) {
+                row.exposed.insert(w.device_id);
+            }
+            row.vulnerabilities.insert(&w.vulnerability_id);
+            row.vulnerable_versions.insert(&w.software.version);
+        }
+        let mut out: Vec<ProductView> = rows
+            .into_iter()
+            .map(|(key, row)| ProductView {
+                recommendation_id: recommendation_id(&key),
+                name: key.name,
+                vendor: row.vendor,
+                versions: row.versions.len() as u64,
+                devices: row.devices.len() as u64,
+                exposed_devices: row.exposed.len() as u64,
+                weaknesses: row.vulnerabilities.len() as u64,
+                vulnerable_versions: row
+                    .vulnerable_versions
+                    .into_iter()
+                    .map(str::to_string)
+                    .collect(),
+            })
+            .collect();
+        out.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.vendor.cmp(&b.vendor)));
+        out
+    }
+}
+
+impl Engine {
+    /// The fleet's software inventory: every installed product with its versions, devices, exposed
+    /// devices and weaknesses, by name.
+    pub async fn software_inventory(&self) -> EngineResult<Vec<ProductView>> {
+        Ok(self.fleet().await?.products())
+    }
+
+    /// The security recommendations whose exposed devices include this device (by id or name), in
+    /// the recommendations' order. Software recommendations only: configuration checks have their
+    /// own per-device results ([`Engine::machine_configuration`]).
+    pub async fn machine_recommendations(
+        &self,
+        id_or_name: &str,
+    ) -> EngineResult<Vec<Recommendation>> {
+        let device = self.find_device(id_or_name).await?;
+        let fleet = self.fleet().await?;
+        let mine: BTreeSet<String> = fleet
+            .open
+            .iter()
+            .filter(|w| w.device_id == device.id)
+            .map(|w| recommendation_id(&PackageKey::new(&w.software.ecosystem, &w.software.name)))
+            .collect();
+        if mine.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut all = fleet.recommendations(&self.index(), &self.threat());
+        all.retain(|r| mine.contains(&r.id));
+        Ok(all)
+    }
+
+    /// The exceptions in effect that cover this device (by id or name): global, or including its
+    /// device group (suspended ones too), on a recommendation or a CVE of one of its open weaknesses.
+    pub async fn machine_exceptions(&self, id_or_name: &str) -> EngineResult<Vec<ExceptionView>> {
+        let device = self.find_device(id_or_name).await?;
+        let fleet = self.fleet().await?;
+        let now = fleet.now;
+        let group = group_of(&device, &fleet.groups);
+        let index = self.index();
+        let mine: Vec<&Weakness> = fleet
+            .open
+            .iter()
+            .filter(|w| w.device_id == device.id)
+            .collect();
+        let recommendations: BTreeSet<String> = mine
+            .iter()
+            .map(|w| recommendation_id(&PackageKey::new(&w.software.ecosystem, &w.software.name)))
+            .collect();
+        let vulnerabilities: BTreeSet<String> = mine
+            .iter()
+            .flat_map(|w| {
+                vulnerability_aliases(
+                    &index,
+                    &w.vulnerability_id,
+                    w.advisory_ids.iter().map(String::as_str),
+                )
+            })
+            .map(str::to_ascii_uppercase)
+            .collect();
+        let policy = self.exception_policy().await?;
+        Ok(fleet
+            .exceptions
+            .iter()
+            .filter(|e| e.global || e.groups_in_effect(now).contains(&group))
+            .filter(|e| e.in_effect(now))
+            .filter(|e| match e.kind {
+                TargetKind::Recommendation => recommendations.contains(&e.target),
+                TargetKind::Cve => vulnerabilities.contains(&e.target.to_ascii_uppercase()),
+            })
+            .map(|e| ExceptionView::of(e, &fleet.exceptions, now, &policy))
+            .collect())
+    }
 }
