@@ -192,6 +192,21 @@ impl Engine {
         Ok(user)
     }
 
+    /// A user's API tokens, revoked and expired ones included (admins for anyone; every user for
+    /// their own). Records only: a token itself is shown once, when created.
+    pub async fn tokens(&self, actor: &User, email: &str) -> EngineResult<Vec<ApiToken>> {
+        let email = normalize_email(email).map_err(EngineError::Invalid)?;
+        if actor.email != email {
+            require(actor, Action::ManageUsers)?;
+        }
+        let (user, _) = self
+            .store
+            .user_by_email(&email)
+            .await?
+            .ok_or_else(|| EngineError::NotFound(format!("user {email}")))?;
+        Ok(self.store.tokens(user.id).await?)
+    }
+
     /// Revokes a token (admins, or the token's own user).
     pub async fn revoke_token(&self, actor: &User, id: i64) -> EngineResult<ApiToken> {
         let mine = self

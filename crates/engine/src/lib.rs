@@ -61,11 +61,13 @@ pub use exceptions::{
     EXPIRING_NOTICE_DAYS, ExceptionGroupView, ExceptionJobReport, ExceptionPreview, ExceptionView,
     ImpactMode, POLICY_SETTING, SYSTEM_ACTOR,
 };
-pub use identity::{CreatedToken, LOCAL_ADMIN, local_admin};
+pub use identity::{
+    CreatedToken, LOCAL_ADMIN, SESSION_IDLE, SESSION_LIFETIME, StartedSession, local_admin,
+};
 pub use remediation::{TaskRequest, TaskView};
-pub use scores::{DeviceScore, ExposureReport, GroupScore};
+pub use scores::{DeviceScore, ExposureReport, ExposureSummary, GroupScore, LevelCounts, Overview};
 pub use vex::{ExceptionImport, ImportedProposal, VexFormat};
-pub use views::{MachineView, SoftwareView};
+pub use views::{MachineView, ProductView, SoftwareView};
 pub use webhooks::{DELIVERY_HEADER, DeliveryReport, EVENT_HEADER};
 
 /// Errors of the engine; callers (HTTP, CLI) map each variant to a status or exit code.

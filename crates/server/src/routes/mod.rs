@@ -27,7 +27,7 @@ mod health;
 mod machines;
 mod metrics;
 mod recommendations;
-mod remediation;
+pub(crate) mod remediation;
 pub(crate) mod scores;
 mod vulnerabilities;
 mod webhooks;

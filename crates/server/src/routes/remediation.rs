@@ -6,7 +6,6 @@ use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -152,12 +151,19 @@ fn split_query(raw: Option<String>, extras: &[&str]) -> Result<SplitQuery, ApiEr
     Ok((Query::parse(&rest)?, csv, taken))
 }
 
-/// A collection as JSON, or as CSV (columns: the first item's fields; lists joined with `;`).
+/// A collection as JSON, or as CSV (see [`csv_response`]).
 fn respond(collection: Collection, csv: bool, name: &str) -> Response {
     if !csv {
         return Json(collection).into_response();
     }
-    let Some(Value::Object(first)) = collection.value.first() else {
+    csv_response(&collection.value, name)
+}
+
+/// Serialized items as a CSV download named `name.csv`: the columns are the first item's fields,
+/// lists are joined with `;` (objects in them by their `name`), and cells a spreadsheet would run as
+/// a formula are defused. The API's `format=csv` and the console's exports both answer this.
+pub(crate) fn csv_response(items: &[Value], name: &str) -> Response {
+    let Some(Value::Object(first)) = items.first() else {
         return (
             [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
             String::new(),
@@ -166,7 +172,7 @@ fn respond(collection: Collection, csv: bool, name: &str) -> Response {
     };
     let columns: Vec<String> = first.keys().cloned().collect();
     let mut out = csv_line(columns.iter().map(String::as_str));
-    for item in &collection.value {
+    for item in items {
         let cells: Vec<String> = columns
             .iter()
             .map(|c| match &item[c] {
@@ -242,16 +248,18 @@ pub(crate) async fn list_exceptions(
     let query = listing::check::<ExceptionView>(query)?;
     let mut items = state.engine.exceptions().await?;
     if let Some((_, days)) = extras.first() {
-        let days: i64 = days.parse().map_err(|_| {
-            ApiError::BadRequest(format!("expiringWithinDays={days:?} is not a whole number"))
-        })?;
+        let days = expiring_days(days)?;
         let now = state.engine.now();
-        items.retain(|e| {
-            e.status == bulwark_core::exception::ExceptionStatus::InEffect
-                && e.expires_on - now <= Duration::days(days)
-        });
+        items.retain(|e| e.expires_within(now, days));
     }
     Ok(respond(query.apply(items)?.0, csv, "exceptions"))
+}
+
+/// The value of an `expiringWithinDays` filter (the API's and the console's): whole days.
+pub(crate) fn expiring_days(text: &str) -> Result<i64, ApiError> {
+    text.trim().parse().map_err(|_| {
+        ApiError::BadRequest(format!("expiringWithinDays={text:?} is not a whole number"))
+    })
 }
 
 /// Creates an exception.
