@@ -78,6 +78,8 @@ async fn the_console_works_in_a_browser() {
     dark_dashboard(&browser).await;
 
     browser.close().await;
+
+    without_javascript(&app).await;
 }
 
 /// The recommendation the device-group exception is created on (every device has vulnlib 1.1.0).
@@ -111,12 +113,38 @@ async fn sign_in(browser: &Browser) {
         .expect("e-mail value");
     assert_eq!(typed.as_deref(), Some(EMAIL));
 
-    browser.type_into("#password", TEST_PASSWORD).await;
-    let submit = browser.button("form", "Sign in").await;
-    browser.click_to_new_page(&submit, "signing in").await;
+    submit_sign_in(browser).await;
     assert_eq!(browser.location().await, "/?impact=mitigation");
     let user = browser.text("header .user").await;
     assert!(user.contains("admin"), "{user}");
+
+    // The first Tab reaches the skip link, which moves the focus to the content.
+    browser.press("body", Key::Tab).await;
+    let skip = browser
+        .script("return document.activeElement.textContent.trim();")
+        .await;
+    assert_eq!(skip, "Skip to content");
+    browser
+        .client
+        .active_element()
+        .await
+        .expect("the focused link")
+        .send_keys(&Key::Enter.to_string())
+        .await
+        .expect("press Enter");
+    browser
+        .until("the skip link to focus the content", || async {
+            (browser.focused().await == "main").then_some(())
+        })
+        .await;
+}
+
+/// Signs in with the test password on the sign-in form shown (the e-mail field filled or not).
+async fn submit_sign_in(browser: &Browser) {
+    browser.type_into("#email", EMAIL).await;
+    browser.type_into("#password", TEST_PASSWORD).await;
+    let submit = browser.button("form", "Sign in").await;
+    browser.click_to_new_page(&submit, "signing in").await;
 }
 
 /// The dashboard's exposure score (mitigation-like exceptions counted, the default view).
@@ -188,17 +216,13 @@ async fn open_recommendation(browser: &Browser, name: &str) -> String {
         .script("return window.__bulwarkOldPage === undefined;")
         .await;
     assert_eq!(reloaded, false, "the flyout opened without a reload");
-    let focused = browser
-        .script("return document.activeElement && document.activeElement.id;")
-        .await;
-    assert_eq!(focused, "flyout-title", "focus moves to the flyout");
+    assert_eq!(
+        browser.focused().await,
+        "flyout-title",
+        "focus moves to the flyout"
+    );
 
-    browser
-        .find("#flyout")
-        .await
-        .send_keys(&Key::Escape.to_string())
-        .await
-        .expect("press Escape");
+    browser.press("#flyout", Key::Escape).await;
     browser
         .until("Escape to close the flyout", || async {
             (!browser.has("#flyout").await).then_some(())
@@ -534,4 +558,67 @@ async fn screenshot_every_page(browser: &Browser) {
         );
     }
     visit(browser, "/settings", "Settings", "settings").await;
+}
+
+/// With the scripts turned off the same console works by links and forms: a flyout is a page of its
+/// own, the exception form previews through its "Preview" button, and the close link goes back to
+/// the list.
+async fn without_javascript(app: &ConsoleApp) {
+    let Some(browser) = Browser::start_with(&app.base, false).await else {
+        return;
+    };
+    browser.open("/login").await;
+    submit_sign_in(&browser).await;
+    browser.find("#exposure-score").await;
+
+    browser.open("/recommendations").await;
+    let link = browser.link("table#recommendations", OLDCRATE).await;
+    // A new document: no script took the click over.
+    browser
+        .click_to_new_page(&link, "the flyout's own page")
+        .await;
+    assert!(browser.location().await.contains("flyout="));
+    assert_eq!(browser.text("#flyout-title").await, OLDCRATE);
+
+    browser
+        .select(
+            "#exception-form select[name=justification]",
+            "alternate_mitigation",
+        )
+        .await;
+    browser
+        .click("#exception-form input[name=scope][value=global]")
+        .await;
+    browser
+        .type_into(
+            "#exception-form textarea[name=context]",
+            "Host firewall blocks it.",
+        )
+        .await;
+    let preview = browser.button("#exception-form", "Preview").await;
+    browser.click_to_new_page(&preview, "the preview").await;
+    let figures = browser
+        .text_containing("#exception-form [data-preview-target]", "Status after")
+        .await;
+    assert!(figures.contains("Exception"), "{figures}");
+    let (before, after) = (
+        browser.text("#exception-form .preview-before").await,
+        browser.text("#exception-form .preview-after").await,
+    );
+    assert!(
+        after.parse::<f64>().expect("after") < before.parse::<f64>().expect("before"),
+        "an alternate mitigation lowers the score: {before} → {after}"
+    );
+    assert!(
+        app.engine.exceptions().await.expect("exceptions").len() == 2,
+        "a preview creates nothing"
+    );
+
+    let close = browser.find("#flyout a[data-close]").await;
+    browser
+        .click_to_new_page(&close, "closing the flyout")
+        .await;
+    assert_eq!(browser.location().await, "/recommendations");
+    assert!(!browser.has("#flyout").await);
+    browser.close().await;
 }

@@ -75,6 +75,12 @@ impl Browser {
     /// Starts chromedriver and a headless Chromium for the console at `base`; `None` (after saying
     /// why) when the browser is not installed, unless CI requires it.
     pub async fn start(base: &str) -> Option<Browser> {
+        Browser::start_with(base, true).await
+    }
+
+    /// Like [`Browser::start`], with the pages' scripts turned off when `javascript` is false (the
+    /// console must work without them).
+    pub async fn start_with(base: &str, javascript: bool) -> Option<Browser> {
         for (path, package) in [(CHROMEDRIVER, "chromium-driver"), (CHROMIUM, "chromium")] {
             if !Path::new(path).exists() {
                 let reason = format!(
@@ -119,6 +125,10 @@ impl Browser {
                     "--disable-dev-shm-usage",
                     format!("--window-size={},{}", WINDOW.0, WINDOW.1),
                 ],
+                // 2 blocks: the content setting a user's "Don't allow sites to use JavaScript" sets.
+                "prefs": {
+                    "profile.managed_default_content_settings.javascript": if javascript { 1 } else { 2 },
+                },
             }),
         );
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();
@@ -321,6 +331,22 @@ impl Browser {
         let field = self.find(css).await;
         field.clear().await.expect("clear field");
         field.send_keys(value).await.expect("type into field");
+    }
+
+    /// Sends `key` to the element matching `css` (which then has the focus).
+    pub async fn press(&self, css: &str, key: fantoccini::key::Key) {
+        self.with_element(css, "to press a key on", |e| async move {
+            e.send_keys(&key.to_string()).await
+        })
+        .await
+    }
+
+    /// The id of the element that has the focus (empty when it has none).
+    pub async fn focused(&self) -> String {
+        let id = self
+            .script("return document.activeElement ? document.activeElement.id : '';")
+            .await;
+        id.as_str().unwrap_or_default().to_string()
     }
 
     /// Selects the option with `value` in the `<select>` matching `css`.
