@@ -519,7 +519,7 @@ fn webhooks_section(
                         fieldset {
                             legend { "Events (none checked: every event)" }
                             @for e in ALL_EVENTS {
-                                label.check { input type="checkbox" name="events" value=(e.as_str()); " " (e.as_str()) }
+                                label.choice { input type="checkbox" name="events" value=(e.as_str()); " " (e.as_str()) }
                             }
                         }
                         div { button.primary type="submit" { "Add webhook" } }
@@ -579,7 +579,7 @@ fn policy_section(viewer: &Viewer, policy: &ExceptionPolicy) -> Markup {
                     label for="policy-max-context" { "Longest justification context (characters)" input #policy-max-context name="maxContextChars" type="number" min="1" max="100000" value=(policy.max_context_chars); }
                     label for="policy-epss" { "EPSS probability that resurfaces an exception (0–1)" input #policy-epss name="epssThreshold" type="number" min="0" max="1" step="0.01" value=(policy.epss_threshold); }
                     label for="policy-stale" { "Days without a covered finding before an exception is stale" input #policy-stale name="staleAfterDays" type="number" min="0" value=(policy.stale_after_days); }
-                    label.check for="policy-void" { input #policy-void name="voidOnResurface" type="checkbox" value="on" checked[policy.void_on_resurface]; " Void a resurfaced exception (otherwise it is only marked for review)" }
+                    label.choice for="policy-void" { input #policy-void name="voidOnResurface" type="checkbox" value="on" checked[policy.void_on_resurface]; " Void a resurfaced exception (otherwise it is only marked for review)" }
                     div { button.primary type="submit" { "Save policy" } }
                 }
             } @else {
