@@ -576,11 +576,11 @@ fn filter_form(params: &Params, filters: &Filters, tags: &BTreeSet<&str>) -> Mar
             }
             fieldset {
                 legend { "Threats" }
-                label for="filter-exploit" {
+                label.choice for="filter-exploit" {
                     input #filter-exploit type="checkbox" name="threat" value="exploit" checked[filters.exploit];
                     "Exploit available"
                 }
-                label for="filter-kev" {
+                label.choice for="filter-kev" {
                     input #filter-kev type="checkbox" name="threat" value="kev" checked[filters.kev];
                     "Known exploited (KEV)"
                 }
@@ -1023,13 +1023,13 @@ impl ExceptionForm<'_> {
                     }
                     fieldset {
                         legend { "Scope" }
-                        label for=(format!("{id}-scope-global")) {
+                        label.choice for=(format!("{id}-scope-global")) {
                             input id=(format!("{id}-scope-global")) type="radio" name="scope" value="global"
                                 checked[scope == "global"] disabled[!may_global];
                             "Global: every current and future device group"
                             @if !may_global { span.muted { " (administrators only)" } }
                         }
-                        label for=(format!("{id}-scope-groups")) {
+                        label.choice for=(format!("{id}-scope-groups")) {
                             input id=(format!("{id}-scope-groups")) type="radio" name="scope" value="groups" checked[scope != "global"];
                             "Selected device groups (current groups only)"
                         }
@@ -1038,7 +1038,7 @@ impl ExceptionForm<'_> {
                         }
                         @for (i, g) in self.groups.iter().enumerate() {
                             @let field = format!("{id}-group-{i}");
-                            label for=(field) {
+                            label.choice for=(field) {
                                 input id=(field) type="checkbox" name="groups" value=(g.name)
                                     checked[chosen.contains(&g.name.as_str())] disabled[g.excepted_by.is_some()];
                                 (g.name) " (" (g.devices) " exposed device" (if g.devices == 1 { "" } else { "s" }) ")"
@@ -1455,7 +1455,7 @@ fn remediation_form(
                     p.hint { "None chosen: every group with exposed devices." }
                     @for (i, g) in groups.iter().enumerate() {
                         @let field = format!("remediation-group-{i}");
-                        label for=(field) {
+                        label.choice for=(field) {
                             input id=(field) type="checkbox" name="groups" value=(g.name) checked[chosen.contains(&g.name.as_str())];
                             (g.name) " (" (g.devices) ")"
                         }

@@ -185,9 +185,9 @@ async fn render(
                                         @if let Some(d) = &v.description { br; span.muted { (d) } }
                                     }
                                     td { (layout::severity_badge(&v.severity)) }
-                                    td.num {
-                                        @if let Some(s) = v.cvss_v3 { (format!("{s:.1}")) } @else { "—" }
-                                        @if let Some(vector) = &v.cvss_vector { br; span.muted.vector { (vector) } }
+                                    td.cvss {
+                                        @if let Some(s) = v.cvss_v3 { strong { (format!("{s:.1}")) } } @else { "—" }
+                                        @if let Some(vector) = &v.cvss_vector { br; small.muted.vector { (vector) } }
                                     }
                                     td.num { (epss(v.epss, v.epss_percentile)) }
                                     td {
@@ -230,11 +230,11 @@ fn filter_form(params: &Params, filters: &Filters) -> Markup {
                     }
                 }
             }
-            label for="filter-kev" {
+            label.choice for="filter-kev" {
                 input #filter-kev type="checkbox" name="kev" value="1" checked[filters.kev];
                 "Known exploited (KEV) only"
             }
-            label for="filter-exploit" {
+            label.choice for="filter-exploit" {
                 input #filter-exploit type="checkbox" name="exploit" value="1" checked[filters.exploit];
                 "Exploit available"
             }
