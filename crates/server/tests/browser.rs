@@ -412,6 +412,7 @@ async fn cancel_exception(browser: &Browser, target: &str) {
         .await;
     assert!(notice.contains("Exception canceled"), "{notice}");
     assert!(notice.contains(target), "{notice}");
+    browser.text_containing("#flyout", "Canceled").await;
     assert!(
         !browser.has("#cancel-exception").await,
         "a canceled exception offers no cancel"
