@@ -19,6 +19,7 @@ use bulwark_engine::Engine;
 use crate::metrics::JobOutcome;
 
 pub mod auth;
+pub mod console;
 pub mod error;
 mod listing;
 pub mod logging;
@@ -38,6 +39,11 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// The tokens agents authenticate their reports with; none means reports are refused.
     pub agent_tokens: Vec<String>,
+    /// Failed console sign-ins, for rate limiting (per process).
+    pub login_limiter: Arc<console::session::LoginLimiter>,
+    /// How often the exception, activity and webhook jobs run ([`REMEDIATION_CHECK`] unless
+    /// [`AppState::with_job_interval`] says otherwise); their lease lasts three runs.
+    pub job_interval: std::time::Duration,
 }
 
 impl AppState {
@@ -47,6 +53,18 @@ impl AppState {
             engine,
             metrics: Arc::default(),
             agent_tokens: Vec::new(),
+            login_limiter: Arc::default(),
+            job_interval: REMEDIATION_CHECK,
+        }
+    }
+
+    /// Runs the exception, activity and webhook jobs every `interval` instead of every
+    /// [`REMEDIATION_CHECK`]: a short one makes expiries and lease take-overs visible within
+    /// seconds (tests, demos); the jobs cost a few reads per run.
+    pub fn with_job_interval(self, interval: std::time::Duration) -> AppState {
+        AppState {
+            job_interval: interval,
+            ..self
         }
     }
 
@@ -71,11 +89,13 @@ pub struct ApiRoute {
     pub path: String,
 }
 
-/// The API router, with the JSON fallbacks for unknown paths and methods.
+/// The API router, with the JSON fallbacks for unknown paths and methods under `/api`, and the web
+/// console with its HTML 404 everywhere else.
 pub fn router(state: AppState) -> Router {
     let (router, doc) = routes::api().split_for_parts();
     router
-        .fallback(error::no_route)
+        .merge(console::router(state.clone()))
+        .fallback(not_found)
         .method_not_allowed_fallback(error::wrong_method)
         .layer(Extension(Arc::new(doc)))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -90,6 +110,15 @@ pub fn router(state: AppState) -> Router {
             observe::observe,
         ))
         .with_state(state)
+}
+
+/// The 404 of a path nothing serves: JSON under `/api`, a page elsewhere.
+async fn not_found(method: axum::http::Method, uri: axum::http::Uri) -> axum::response::Response {
+    if uri.path().starts_with("/api/") || uri.path() == "/api" {
+        axum::response::IntoResponse::into_response(error::no_route(method, uri).await)
+    } else {
+        console::no_page().await
+    }
 }
 
 /// The OpenAPI 3.1 document that `GET /api/openapi.json` serves.
@@ -133,10 +162,12 @@ pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::i
     let remediation = tokio::spawn(remediation_jobs(
         state.engine.clone(),
         state.metrics.clone(),
+        state.job_interval,
     ));
     let changes = tokio::spawn(follow_changes(state.engine.clone()));
     let upkeep = tokio::spawn(metrics_upkeep(state.metrics.clone()));
-    let served = axum::serve(listener, router(state))
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await;
     daily.abort();
@@ -146,18 +177,22 @@ pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::i
     served
 }
 
-/// How often the exception and activity jobs run.
-const REMEDIATION_CHECK: std::time::Duration = std::time::Duration::from_secs(60);
+/// How often the exception and activity jobs run by default.
+pub const REMEDIATION_CHECK: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The exception job (records expiries, announces upcoming ones, resurfacing), the activity job
-/// (automatic completion, retention) and the webhook deliveries due, every [`REMEDIATION_CHECK`].
+/// (automatic completion, retention) and the webhook deliveries due, every `interval`.
 /// They run in the one process that holds their lease (replicas share a database); each transition
 /// is also recorded once, should two runs ever overlap. Failures are logged and retried at the next run.
-async fn remediation_jobs(engine: Arc<Engine>, metrics: Arc<metrics::Metrics>) {
-    let mut ticks = tokio::time::interval(REMEDIATION_CHECK);
+async fn remediation_jobs(
+    engine: Arc<Engine>,
+    metrics: Arc<metrics::Metrics>,
+    interval: std::time::Duration,
+) {
+    let mut ticks = tokio::time::interval(interval);
     loop {
         ticks.tick().await;
-        if !holds_lease(&engine, "remediation", REMEDIATION_CHECK).await {
+        if !holds_lease(&engine, "remediation", interval).await {
             for job in ["exceptions", "activities", "webhooks"] {
                 metrics.record_job(job, JobOutcome::Skipped);
             }
