@@ -52,10 +52,13 @@ pub(crate) const APPEARED: &str = "appeared";
 pub(crate) const DISAPPEARED: &str = "disappeared";
 
 /// A row of either backend, read by column name; a value that cannot be decoded is reported as
-/// corruption of `table`. These seven column types are all the schema uses.
+/// corruption of `table`. These column types are all the schema uses (the nullable boolean only for
+/// `copy`, which reads every column as nullable).
 pub(crate) trait StoredRow {
     /// A non-null boolean column.
     fn boolean(&self, table: &'static str, column: &str) -> StoreResult<bool>;
+    /// A nullable boolean column.
+    fn optional_boolean(&self, table: &'static str, column: &str) -> StoreResult<Option<bool>>;
     /// A non-null floating-point column.
     fn real(&self, table: &'static str, column: &str) -> StoreResult<f64>;
     /// A nullable floating-point column.
@@ -80,6 +83,10 @@ where
     for<'r> bool: Decode<'r, R::Database> + Type<R::Database>,
 {
     fn boolean(&self, table: &'static str, column: &str) -> StoreResult<bool> {
+        get(self, table, column)
+    }
+
+    fn optional_boolean(&self, table: &'static str, column: &str) -> StoreResult<Option<bool>> {
         get(self, table, column)
     }
 

@@ -33,9 +33,11 @@ pub use remediation::{
 };
 
 mod audited;
+pub mod backup;
 mod batch;
 mod changes;
 mod codec;
+pub mod copy;
 #[cfg(test)]
 mod fixtures;
 pub mod postgres;
@@ -666,12 +668,30 @@ pub trait Store: Send + Sync {
 /// Opens the store a URL names, applying migrations: `sqlite://PATH` or `sqlite::memory:` (see
 /// [`sqlite::SqliteStore::open`]), `postgres://…` or `postgresql://…` (see [`postgres::PostgresStore::open`]).
 pub async fn open(url: &str) -> StoreResult<std::sync::Arc<dyn Store>> {
+    Ok(match open_backend(url).await? {
+        Opened::Sqlite(store) => std::sync::Arc::new(store),
+        Opened::Postgres(store) => std::sync::Arc::new(store),
+    })
+}
+
+/// A store by its backend, for the work below the [`Store`] trait that needs the backend's own
+/// connections ([`copy`]: whole tables between databases).
+pub(crate) enum Opened {
+    /// A SQLite database.
+    Sqlite(sqlite::SqliteStore),
+    /// A PostgreSQL database.
+    Postgres(postgres::PostgresStore),
+}
+
+/// Opens the store a URL names, as [`open`] does, keeping its backend's type: the one place where
+/// the URL scheme chooses the backend.
+pub(crate) async fn open_backend(url: &str) -> StoreResult<Opened> {
     let scheme = url.split(':').next().unwrap_or_default();
     match scheme {
-        "sqlite" => Ok(std::sync::Arc::new(sqlite::SqliteStore::open(url).await?)),
-        "postgres" | "postgresql" => Ok(std::sync::Arc::new(
-            postgres::PostgresStore::open(url).await?,
-        )),
+        "sqlite" => Ok(Opened::Sqlite(sqlite::SqliteStore::open(url).await?)),
+        "postgres" | "postgresql" => {
+            Ok(Opened::Postgres(postgres::PostgresStore::open(url).await?))
+        }
         _ => Err(StoreError::InvalidUrl {
             url: url.to_string(),
             reason: "expected sqlite://PATH or postgres://USER@HOST:PORT/DATABASE".into(),

@@ -51,6 +51,7 @@
 //! string containing one is refused with a database error where SQLite would store it.
 
 mod bind;
+pub(crate) mod copy;
 
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;

@@ -25,6 +25,7 @@
 //! order they were opened; a device's weaknesses by first detection.
 
 mod bind;
+pub(crate) mod copy;
 
 use std::str::FromStr;
 use std::time::Duration;

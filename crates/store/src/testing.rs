@@ -167,6 +167,30 @@ pub fn postgres_server() -> Result<Option<String>, TestingError> {
     Ok(None)
 }
 
+/// A new, empty database on the PostgreSQL server [`postgres_server`] names, for tests that need
+/// PostgreSQL whichever backend [`DATABASE_VAR`] chooses; `None` when no server is named, after printing
+/// that `what` is skipped and how to run it.
+///
+/// # Panics
+/// When PostgreSQL is required ([`postgres_server`]) but not named, or the database cannot be created.
+pub async fn postgres_database(what: &str) -> Option<FreshDatabase> {
+    let server = match postgres_server() {
+        Ok(Some(server)) => server,
+        Ok(None) => {
+            eprintln!(
+                "skipping {what}: no PostgreSQL server named; set {POSTGRES_VAR}=postgres://USER@HOST:PORT/DB"
+            );
+            return None;
+        }
+        Err(e) => panic!("{e}"),
+    };
+    let database = Backend::Postgres { server }
+        .fresh()
+        .await
+        .unwrap_or_else(|e| panic!("cannot create a PostgreSQL test database: {e}"));
+    Some(database)
+}
+
 /// A fresh database of the chosen backend, opened and migrated, and the guard that removes it.
 pub async fn fresh_store() -> Result<(Arc<dyn Store>, FreshDatabase), TestingError> {
     let database = Backend::chosen()?.fresh().await?;
