@@ -3,6 +3,7 @@
 
 mod agent;
 mod assess;
+mod db;
 mod demo;
 mod feeds;
 mod output;
@@ -131,6 +132,17 @@ enum Command {
             value_delimiter = ','
         )]
         agent_tokens: Vec<String>,
+        /// Seconds between runs of the exception, activity and webhook jobs (expiries, automatic
+        /// completion, deliveries). Their lease lasts three runs: of several replicas, another takes
+        /// over within three runs of the holder's death.
+        #[arg(
+            long,
+            value_name = "SECONDS",
+            env = "BULWARK_JOB_INTERVAL",
+            default_value_t = bulwark_server::REMEDIATION_CHECK.as_secs(),
+            value_parser = clap::value_parser!(u64).range(1..)
+        )]
+        job_interval: u64,
     },
     /// Collect this Linux host's packages and configuration facts and send them to a Bulwark server.
     Agent(agent::AgentArgs),
@@ -173,6 +185,11 @@ enum Command {
     Webhooks {
         #[command(subcommand)]
         command: webhooks::WebhooksCommand,
+    },
+    /// Whole databases: copy between SQLite and PostgreSQL, back up, checksums.
+    Db {
+        #[command(subcommand)]
+        command: db::DbCommand,
     },
     /// Import every advisory under DIR, ingest this host's packages and the inventories under DIR, and serve.
     Demo {
@@ -233,6 +250,9 @@ fn default_log_filter(command: &Command) -> &'static str {
         Command::Serve { .. } | Command::Demo { .. } => {
             "warn,bulwark_server=info,bulwark::http=info"
         }
+        // A copy, a backup or checksums read whole tables in one statement each, by design: sqlx's
+        // slow-statement warnings would only be noise.
+        Command::Db { .. } => "warn,sqlx::query=error",
         _ => "warn",
     }
 }
@@ -367,6 +387,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Audit { command } => remediation::run_audit(&command, &cli.db).await,
         Command::Settings { command } => remediation::run_settings(&command, &cli.db).await,
         Command::Webhooks { command } => webhooks::run(&command, &cli.db).await,
+        Command::Db { command } => db::run(&command, &cli.db).await,
         Command::Assess(args) => assess::run_assess(&args, &cli.db).await,
         Command::ConfigScore(args) => assess::run_config_score(&args, &cli.db).await,
         Command::Agent(args) => {
@@ -376,6 +397,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Serve {
             listen,
             agent_tokens,
+            job_interval,
         } => {
             let engine = open_engine(&cli.db).await?;
             if engine.users().await?.is_empty() {
@@ -384,7 +406,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                      `bulwark user add EMAIL --role admin`, then `bulwark token create --user EMAIL`"
                 );
             }
-            serve(engine, &listen, agent_tokens).await?;
+            let jobs = std::time::Duration::from_secs(job_interval);
+            serve(engine, &listen, agent_tokens, jobs).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo {
@@ -399,7 +422,13 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             demo::load(&engine, &feeds).await?;
             demo_token(&engine).await?;
             if !no_serve {
-                serve(engine, &listen, Vec::new()).await?;
+                serve(
+                    engine,
+                    &listen,
+                    Vec::new(),
+                    bulwark_server::REMEDIATION_CHECK,
+                )
+                .await?;
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -436,7 +465,12 @@ async fn demo_token(engine: &Engine) -> Result<()> {
     Ok(())
 }
 
-async fn serve(engine: Arc<Engine>, listen: &str, agent_tokens: Vec<String>) -> Result<()> {
+async fn serve(
+    engine: Arc<Engine>,
+    listen: &str,
+    agent_tokens: Vec<String>,
+    job_interval: std::time::Duration,
+) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("listening on {listen}"))?;
@@ -444,7 +478,9 @@ async fn serve(engine: Arc<Engine>, listen: &str, agent_tokens: Vec<String>) -> 
         "bulwark: serving on http://{} (API under /api, OpenAPI at /api/openapi.json); Ctrl-C stops",
         listener.local_addr()?
     );
-    let state = bulwark_server::AppState::new(engine).with_agent_tokens(agent_tokens);
+    let state = bulwark_server::AppState::new(engine)
+        .with_agent_tokens(agent_tokens)
+        .with_job_interval(job_interval);
     bulwark_server::serve(state, listener)
         .await
         .context("serving")
