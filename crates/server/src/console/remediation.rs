@@ -729,7 +729,7 @@ async fn exception_flyout(
                 dt { "Type" } dd { (kind_label(e.exception_type)) }
                 dt { "Target" } dd { a #exception-target href=(exception_target_href(&e)) {
                     @match (&e.recommendation_id, &e.cve_id) {
-                        (Some(r), _) => { "Open the recommendation " code { (r) } }
+                        (Some(r), _) => { "Open the recommendation “" (names.get(r).map_or(r.as_str(), String::as_str)) "”" }
                         (None, Some(c)) => { "Open the vulnerability " (c) }
                         (None, None) => { "—" }
                     }

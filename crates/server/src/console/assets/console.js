@@ -89,11 +89,14 @@
   function preview(form) {
     var target = form.querySelector("[data-preview-target]");
     if (!target) return;
+    // Answers can arrive out of order: only the one for the form's latest state is shown.
+    var seq = form.__previewSeq = (form.__previewSeq || 0) + 1;
     fetch(form.dataset.preview, {
       method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/x-www-form-urlencoded" },
       body: new URLSearchParams(new FormData(form)).toString()
     }).then(function (r) { return r.text(); }).then(function (html) {
+      if (seq !== form.__previewSeq) return;
       var doc = new DOMParser().parseFromString(html, "text/html");
       var fresh = doc.querySelector("[data-preview-target]");
       target.innerHTML = fresh ? fresh.innerHTML : "";
