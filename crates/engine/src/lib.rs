@@ -2,8 +2,9 @@
 //! re-matching the fleet when advisories change, and the views (recommendations, machines,
 //! vulnerabilities) that the HTTP API and the CLI show.
 //!
-//! The engine keeps the advisory index in memory (built once from the store after each import) and never
-//! decodes advisories on the matching path. Time comes from the injected [`Clock`].
+//! The engine keeps the advisory index in memory (built once from the store after each import, through
+//! this process or another: see [`Engine::refresh`]) and never decodes advisories on the matching path. Time
+//! comes from the injected [`Clock`].
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
