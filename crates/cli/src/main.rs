@@ -402,8 +402,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let engine = open_engine(&cli.db).await?;
             if engine.users().await?.is_empty() {
                 eprintln!(
-                    "note: no users yet, and every API call needs a token: \
-                     `bulwark user add EMAIL --role admin`, then `bulwark token create --user EMAIL`"
+                    "note: no users yet; the console and every API call need one: \
+                     `bulwark user add EMAIL --role admin --password-stdin` (console sign-in), then \
+                     `bulwark token create --user EMAIL` (API token)"
                 );
             }
             let jobs = std::time::Duration::from_secs(job_interval);
@@ -420,7 +421,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             }
             let engine = open_engine(&cli.db).await?;
             demo::load(&engine, &feeds).await?;
-            demo_token(&engine).await?;
+            demo_token(&engine, &listen).await?;
             if !no_serve {
                 serve(
                     engine,
@@ -435,9 +436,10 @@ async fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-/// The demo's API token: the demo creates an admin user `admin@localhost` when the database has no user
-/// yet, and prints a fresh token of theirs (every API call needs one).
-async fn demo_token(engine: &Engine) -> Result<()> {
+/// The demo's credentials: the demo creates an admin user `admin@localhost` when the database has no
+/// user yet, gives them a fresh random console password and API token on every run (a demo database is
+/// nobody's production), and prints both.
+async fn demo_token(engine: &Engine, listen: &str) -> Result<()> {
     const DEMO_ADMIN: &str = "admin@localhost";
     let admin = bulwark_engine::local_admin();
     if engine.users().await?.is_empty() {
@@ -452,17 +454,32 @@ async fn demo_token(engine: &Engine) -> Result<()> {
             .await?;
     }
     if engine.user(DEMO_ADMIN).await.is_ok() {
+        let password = demo_password();
+        engine.set_password(&admin, DEMO_ADMIN, &password).await?;
+        println!(
+            "Console: http://{listen}/ — sign in as {DEMO_ADMIN} with the password {password}"
+        );
         let created = engine.create_token(&admin, DEMO_ADMIN, Some(30)).await?;
         println!(
             "API token for {DEMO_ADMIN} (valid 30 days): {}",
             created.token
         );
         println!(
-            "  curl -H 'Authorization: Bearer {}' http://…/api/recommendations",
+            "  curl -H 'Authorization: Bearer {}' http://{listen}/api/recommendations",
             created.token
         );
     }
     Ok(())
+}
+
+/// A random password for the demo administrator: 16 characters from an alphabet without look-alikes.
+fn demo_password() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzACDEFGHJKLMNPQRTUVWXY34679";
+    let mut rng = rand::rngs::OsRng;
+    (0..16)
+        .map(|_| char::from(ALPHABET[rng.gen_range(0..ALPHABET.len())]))
+        .collect()
 }
 
 async fn serve(
@@ -475,7 +492,7 @@ async fn serve(
         .await
         .with_context(|| format!("listening on {listen}"))?;
     eprintln!(
-        "bulwark: serving on http://{} (API under /api, OpenAPI at /api/openapi.json); Ctrl-C stops",
+        "bulwark: serving the console on http://{} (API under /api, OpenAPI at /api/openapi.json); Ctrl-C stops",
         listener.local_addr()?
     );
     let state = bulwark_server::AppState::new(engine)

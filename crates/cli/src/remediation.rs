@@ -38,6 +38,11 @@ pub enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Set a user's console password, read from standard input; ends the user's console sessions.
+    Password {
+        /// E-mail address.
+        email: String,
+    },
     /// List users.
     List,
 }
@@ -274,11 +279,7 @@ pub async fn run_user(command: &UserCommand, db: &str) -> Result<ExitCode> {
             password_stdin,
         } => {
             let password = if *password_stdin {
-                let mut text = String::new();
-                std::io::stdin()
-                    .read_to_string(&mut text)
-                    .context("reading the password from standard input")?;
-                Some(text.trim_end_matches(['\r', '\n']).to_string())
+                Some(read_password()?)
             } else {
                 None
             };
@@ -296,6 +297,16 @@ pub async fn run_user(command: &UserCommand, db: &str) -> Result<ExitCode> {
                 user.email,
                 user.role.as_str(),
                 user.id
+            );
+        }
+        UserCommand::Password { email } => {
+            let password = read_password()?;
+            let user = engine
+                .set_password(&local_admin(), email, &password)
+                .await?;
+            println!(
+                "set the console password of {}; their console sessions have ended",
+                user.email
             );
         }
         UserCommand::List => {
@@ -648,4 +659,13 @@ pub async fn run_audit(command: &AuditCommand, db: &str) -> Result<ExitCode> {
             }
         },
     }
+}
+
+/// A password from standard input (one line; the line ending is not part of it).
+fn read_password() -> Result<String> {
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .context("reading the password from standard input")?;
+    Ok(text.trim_end_matches(['\r', '\n']).to_string())
 }

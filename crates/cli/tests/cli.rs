@@ -321,3 +321,83 @@ fn unknown_inventory_format_is_refused_with_the_list() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cargo-lock"));
 }
+
+#[test]
+fn console_passwords_are_set_from_standard_input_and_audited() {
+    let database = bulwark_store::testing::fresh_database().expect("fresh database");
+    let db = database.url().to_string();
+    let short = bulwark()
+        .args([
+            "--db",
+            &db,
+            "user",
+            "add",
+            "ana@example.org",
+            "--role",
+            "analyst",
+        ])
+        .arg("--password-stdin")
+        .write_stdin("too short\n")
+        .output()
+        .expect("run");
+    assert!(!short.status.success());
+    assert!(
+        String::from_utf8_lossy(&short.stderr).contains("password: at least 12 characters"),
+        "{}",
+        String::from_utf8_lossy(&short.stderr)
+    );
+    let added = bulwark()
+        .args([
+            "--db",
+            &db,
+            "user",
+            "add",
+            "ana@example.org",
+            "--role",
+            "analyst",
+        ])
+        .arg("--password-stdin")
+        .write_stdin("a long enough passphrase\n")
+        .output()
+        .expect("run");
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let changed = bulwark()
+        .args(["--db", &db, "user", "password", "ana@example.org"])
+        .write_stdin("another long passphrase\n")
+        .output()
+        .expect("run");
+    assert!(
+        changed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&changed.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&changed.stdout)
+            .contains("set the console password of ana@example.org")
+    );
+    let unknown = bulwark()
+        .args(["--db", &db, "user", "password", "nobody@example.org"])
+        .write_stdin("another long passphrase\n")
+        .output()
+        .expect("run");
+    assert!(!unknown.status.success());
+    let audit = bulwark()
+        .args([
+            "--db", &db, "audit", "list", "--entity", "user", "--format", "json",
+        ])
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&audit.stdout);
+    assert!(
+        text.contains("user.create") && text.contains("user.password"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("argon2"),
+        "no hash in the audit trail: {text}"
+    );
+}
