@@ -325,7 +325,7 @@ async fn activities_tab(
                                 td { (task_status_badge(t.status)) }
                                 td { (progress_cell(t)) }
                                 td { (t.requester_email) }
-                                td { (layout::date(t.created_on)) }
+                                td.date { (layout::date(t.created_on)) }
                             }
                         }
                     }
@@ -668,7 +668,7 @@ async fn exceptions_tab(
                                 td { (exception_scope(e)) }
                                 td { (exception_status_badge(e.status)) (group_statuses(e)) }
                                 td { (e.created_by) br; span.muted { (layout::date(e.created_on)) } }
-                                td { (layout::date(e.expires_on)) }
+                                td.date { (layout::date(e.expires_on)) }
                             }
                         }
                     }

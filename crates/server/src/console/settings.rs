@@ -303,7 +303,7 @@ fn users_section(viewer: &Viewer, users: &[User]) -> Markup {
             div.table-wrap { table #user-table {
                 (column_heads(&["E-mail", "Name", "Role", "Since"]))
                 tbody { @for u in users { tr {
-                    td { (u.email) } td { (u.display_name) } td { (u.role.as_str()) } td { (layout::date(u.created_at)) }
+                    td { (u.email) } td { (u.display_name) } td { (u.role.as_str()) } td.date { (layout::date(u.created_at)) }
                 } } }
             } }
             @if viewer.may(Action::ManageUsers) {
@@ -382,8 +382,8 @@ fn token_row(
         tr #(format!("token-{}", t.id)) {
             @if let Some(u) = owner { td { (u.email) } }
             td { code { (t.prefix) "…" } }
-            td { (layout::date(t.created_at)) }
-            td { @match t.expires_at { Some(e) => { (layout::date(e)) } None => { "never" } } }
+            td.date { (layout::date(t.created_at)) }
+            td.date { @match t.expires_at { Some(e) => { (layout::date(e)) } None => { "never" } } }
             td { @match t.last_used_at { Some(u) => { (layout::time(u)) } None => { "never" } } }
             td { (token_state(t, now)) }
             @if viewer.user.role != Role::Viewer {
@@ -503,7 +503,7 @@ fn webhooks_section(
                             tbody { @for w in hooks { tr #(format!("webhook-{}", w.id)) {
                                 td { code { (w.url) } }
                                 td { (w.events.iter().map(|e| e.as_str()).collect::<Vec<_>>().join(", ")) }
-                                td { (layout::date(w.created_at)) }
+                                td.date { (layout::date(w.created_at)) }
                                 td { form.webhook-remove method="post" action=(format!("/settings/webhooks/{}/remove", w.id)) {
                                     (layout::csrf(viewer))
                                     button.danger type="submit" { "Remove" }
