@@ -122,6 +122,19 @@ pub fn score(value: f64) -> String {
     format!("{value:.1}")
 }
 
+/// A percentile as an English ordinal (`0.92` → `92nd`, `0.111` → `11th`), as EPSS figures are read.
+pub fn percentile(fraction: f64) -> String {
+    let n = (fraction * 100.0).round().clamp(0.0, 100.0) as u32;
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
+}
+
 /// A time as the console shows it: `2024-06-01 12:00 UTC`.
 pub fn time(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d %H:%M UTC").to_string()
@@ -376,6 +389,28 @@ pub fn impact_switch(params: &Params, current: ImpactView) -> Markup {
                     aria-current=[(view == current).then_some("true")]
                     title="How exceptions count in scores and impacts" { (label) }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percentile;
+
+    #[test]
+    fn percentiles_read_as_english_ordinals() {
+        for (fraction, text) in [
+            (0.0, "0th"),
+            (0.01, "1st"),
+            (0.92, "92nd"),
+            (0.83, "83rd"),
+            (0.111, "11th"),
+            (0.12, "12th"),
+            (0.13, "13th"),
+            (0.94, "94th"),
+            (0.999, "100th"),
+        ] {
+            assert_eq!(percentile(fraction), text, "{fraction}");
         }
     }
 }

@@ -856,13 +856,13 @@ fn group_counts<'a>(names: impl Iterator<Item = &'a str>) -> BTreeMap<String, u6
     counts
 }
 
-/// EPSS as "12.3% (95th percentile)".
+/// EPSS as "12.3%" over "95th percentile".
 pub(super) fn epss(probability: Option<f64>, percentile: Option<f64>) -> Markup {
     html! {
         @match probability {
             Some(p) => {
                 (format!("{:.1}%", p * 100.0))
-                @if let Some(pct) = percentile { br; span.muted { (format!("{:.0}th pct", pct * 100.0)) } }
+                @if let Some(pct) = percentile { br; span.muted { (layout::percentile(pct)) " percentile" } }
             }
             None => { span.muted { "—" } }
         }

@@ -195,8 +195,8 @@ async fn render(
                                         @if v.public_exploit { (layout::badge("Public exploit", "high")) }
                                     }
                                     td.num.exposed { (v.exposed_machines) }
-                                    td { (day(v.published_on.as_deref())) }
-                                    td { (day(v.updated_on.as_deref())) }
+                                    td.date { (day(v.published_on.as_deref())) }
+                                    td.date { (day(v.updated_on.as_deref())) }
                                 }
                             }
                         }
@@ -320,7 +320,7 @@ async fn flyout_markup(
                 }
                 dt { "EPSS" } dd {
                     @match (v.epss, v.epss_percentile) {
-                        (Some(p), Some(pct)) => { (format!("{:.1}% probability of exploitation in 30 days, {:.0}th percentile", p * 100.0, pct * 100.0)) }
+                        (Some(p), Some(pct)) => { (format!("{:.1}% probability of exploitation in 30 days, {} percentile", p * 100.0, layout::percentile(pct))) }
                         (Some(p), None) => { (format!("{:.1}% probability of exploitation in 30 days", p * 100.0)) }
                         _ => { "not scored" }
                     }
