@@ -130,6 +130,10 @@ async fn a_device_page_shows_scores_weaknesses_software_recommendations_and_exce
         score.exposure_score
     )));
     assert!(page.contains("No configuration assessment yet"));
+    assert!(
+        page.contains("4 open vulnerabilities; lower is better."),
+        "the score card counts the weaknesses listed below"
+    );
     assert_eq!(table_rows(&page, "device-weakness-table"), 4);
     let vulnerabilities = app.engine.machine_vulnerabilities("web-01").await.unwrap();
     for v in &vulnerabilities {
@@ -166,6 +170,13 @@ async fn a_device_page_shows_scores_weaknesses_software_recommendations_and_exce
         table_rows(&page, "device-exception-table"),
         1,
         "db-01 has the db group's"
+    );
+    assert!(
+        page.contains(&format!(
+            r#"<a href="/remediation?tab=exceptions&amp;flyout={}">Update vulnlib to 1.4.0</a>"#,
+            db_only.id
+        )),
+        "the exception names its recommendation: {page}"
     );
     assert_eq!(viewer.get("/devices/9999").await.0, 404);
     assert_eq!(viewer.get("/devices/nope").await.0, 404);
@@ -256,6 +267,11 @@ async fn the_software_inventory_lists_every_product_with_its_exposure() {
         "{vulnlib}"
     );
     assert!(vulnlib.contains(r#"href="/recommendations?flyout=va-_-crates.io-_-vulnlib""#));
+    assert!(
+        vulnlib.contains(r#"aria-label="Recommendation for vulnlib">Recommendation</a>"#)
+            && vulnlib.contains("Vulnerable versions: 1.1.0"),
+        "each link names its product: {vulnlib}"
+    );
     let safecrate = &page[at(&page, ">safecrate<")..];
     let safecrate = &safecrate[..safecrate.find("</tr>").unwrap()];
     assert!(

@@ -382,16 +382,18 @@ fn recommendations_card(view: ImpactView, recommendations: &[Recommendation]) ->
     )
 }
 
-/// The products with the most exposed devices (then the most weaknesses).
+/// The products with the most weaknesses on active devices (then the most exposed devices).
 fn top_software(recommendations: &[Recommendation]) -> Vec<&Recommendation> {
     let mut top: Vec<&Recommendation> = recommendations
         .iter()
         .filter(|r| r.exposed_machines_count > 0)
         .collect();
+    // Most weaknesses first, as the Software page orders its list by default, so "All software"
+    // continues this list instead of reshuffling it.
     top.sort_by(|a, b| {
-        b.exposed_machines_count
-            .cmp(&a.exposed_machines_count)
-            .then(b.weaknesses.cmp(&a.weaknesses))
+        b.weaknesses
+            .cmp(&a.weaknesses)
+            .then(b.exposed_machines_count.cmp(&a.exposed_machines_count))
             .then(a.product_name.cmp(&b.product_name))
     });
     top.truncate(TOP);

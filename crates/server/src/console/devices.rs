@@ -2,7 +2,7 @@
 //! device's page (`/devices/{id}`) with its scores, weaknesses, software, the recommendations and
 //! exceptions that concern it, and the form that changes its device value and group.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -13,12 +13,10 @@ use maud::{Markup, html};
 use bulwark_core::exposure::ExposureLevel;
 use bulwark_core::identity::Action;
 use bulwark_core::score::DeviceValue;
-use bulwark_engine::{DevicePatch, EngineError, MachineView};
+use bulwark_engine::{DevicePatch, MachineView};
 
 use super::layout::{self, Paging, Section};
-use super::remediation::{
-    column_heads, exception_scope, exception_target, parse_param, recommendation_names, urlencode,
-};
+use super::remediation::{column_heads, exception_scope, exception_target, parse_param, urlencode};
 use super::{Form, PageError, Params, Viewer, done, html_response};
 use crate::AppState;
 
@@ -232,20 +230,21 @@ async fn device(
     viewer: Viewer,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
+    // Each engine call here reads the whole fleet, so the page makes no call whose answer it
+    // already has: the machine view carries the device's score (none when it was not seen within
+    // the exposure window), and the exceptions that cover it are on its own recommendations.
     let machine = state.engine.machine(&id).await?;
     let key = machine.id.to_string();
-    let score = match state.engine.device_score(&key).await {
-        Ok(s) => Some(s),
-        // Not seen within the exposure window: the device has no score, which the page says.
-        Err(EngineError::NotFound(_)) => None,
-        Err(e) => return Err(e.into()),
-    };
     let configuration = state.engine.machine_configuration(&key).await?;
     let vulnerabilities = state.engine.machine_vulnerabilities(&key).await?;
     let software = state.engine.machine_software(&key).await?;
     let recommendations = state.engine.machine_recommendations(&key).await?;
     let exceptions = state.engine.machine_exceptions(&key).await?;
-    let names = recommendation_names(&state, &exceptions).await?;
+    let names: HashMap<String, String> = recommendations
+        .iter()
+        .map(|r| (r.id.clone(), r.recommendation_name.clone()))
+        .collect();
+    let score = machine.exposure_score.zip(machine.exposure_level);
     let mut groups: BTreeSet<String> = state
         .engine
         .device_groups()
@@ -260,11 +259,11 @@ async fn device(
         section.cards aria-label="Scores" {
             div.card {
                 h2 { "Exposure score" }
-                @match &score {
-                    Some(s) => {
-                        span.stat-value #device-exposure-score { (layout::score(s.exposure_score)) }
-                        " " span #device-exposure-level { (layout::level_badge(Some(s.exposure_level))) }
-                        p.muted { (s.vulnerabilities) " open vulnerabilities; lower is better." }
+                @match score {
+                    Some((exposure, level)) => {
+                        span.stat-value #device-exposure-score { (layout::score(exposure)) }
+                        " " span #device-exposure-level { (layout::level_badge(Some(level))) }
+                        p.muted { (vulnerabilities.len()) " open vulnerabilities; lower is better." }
                     }
                     None => { p #device-exposure-score { "Not scored: not seen in the last 30 days." } }
                 }
@@ -321,7 +320,7 @@ async fn device(
                         td { a href=(format!("/remediation?tab=exceptions&flyout={}", e.id)) { (exception_target(e, &names)) } }
                         td { (e.justification_label) }
                         td { (exception_scope(e)) }
-                        td { (layout::date(e.expires_on)) }
+                        td.date { (layout::date(e.expires_on)) }
                     } } }
                 } }
             }

@@ -146,8 +146,8 @@ async fn software(
                                 td.num { (p.weaknesses) }
                                 td {
                                     @if p.weaknesses > 0 {
-                                        a href=(format!("/recommendations?flyout={}", urlencode(&p.recommendation_id))) { "Open" }
-                                        " " span.muted { "vulnerable: " (p.vulnerable_versions.join(", ")) }
+                                        a href=(format!("/recommendations?flyout={}", urlencode(&p.recommendation_id))) aria-label=(format!("Recommendation for {}", p.name)) { "Recommendation" }
+                                        br; span.muted { "Vulnerable versions: " (p.vulnerable_versions.join(", ")) }
                                     } @else {
                                         span.muted { "—" }
                                     }
