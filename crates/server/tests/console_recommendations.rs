@@ -468,6 +468,99 @@ async fn the_preview_shows_the_exposure_score_before_and_after_without_creating_
     assert!(flyout(&page).contains("duration: must be one of 30, 60, 90, 180, 365 (got 7)"));
 }
 
+/// POSTs a form the way console.js previews it (`X-Bulwark-Preview`); returns the status and body.
+async fn script_preview(
+    console: &ConsoleClient,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> (u16, String) {
+    let mut all: Vec<(&str, &str)> = vec![("csrf", console.csrf.as_str())];
+    all.extend_from_slice(fields);
+    let response = console
+        .http
+        .post(format!("{}{path}", console.base))
+        .header("X-Bulwark-Preview", "1")
+        .form(&all)
+        .send()
+        .await
+        .expect("POST");
+    let status = response.status().as_u16();
+    (status, response.text().await.expect("body"))
+}
+
+#[tokio::test]
+async fn the_script_s_preview_answers_the_preview_block_alone() {
+    let app = ConsoleApp::seeded().await;
+    let admin = app.sign_in("root@example.org", Role::Admin).await;
+    let id = rec_id(&app, "vulnlib").await;
+    let url = format!("/recommendations/{id}/exception/preview");
+    let (status, block) = script_preview(
+        &admin,
+        &url,
+        &exception_fields("groups", &["db"], "third_party_control", "", "30"),
+    )
+    .await;
+    assert_eq!(status, 200, "{block}");
+    assert!(
+        block.starts_with(r#"<div class="preview" data-preview-target>"#),
+        "{block}"
+    );
+    assert!(
+        !block.contains("<html") && !block.contains("flyout"),
+        "{block}"
+    );
+    assert!(
+        block.contains(r#"<dd class="preview-devices">1</dd>"#),
+        "{block}"
+    );
+    assert!(block.contains(r#"<dd class="preview-status">Partial exception</dd>"#));
+    assert!(
+        app.engine.exceptions().await.unwrap().is_empty(),
+        "nothing created"
+    );
+
+    // Refused input: the reason in the block, with the refusal's status.
+    let (status, block) = script_preview(
+        &admin,
+        &url,
+        &exception_fields("groups", &["db"], "risk_accepted", "", "7"),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(
+        block.contains("duration: must be one of 30, 60, 90, 180, 365 (got 7)"),
+        "{block}"
+    );
+
+    // The same for a CVE exception; an unknown target is still a 404 page.
+    let (status, block) = script_preview(
+        &admin,
+        "/weaknesses/CVE-2024-1004/exception/preview",
+        &exception_fields("groups", &["web"], "false_positive", "", "30"),
+    )
+    .await;
+    assert_eq!(status, 200, "{block}");
+    assert!(
+        block.contains(r#"<dd class="preview-devices">1</dd>"#),
+        "{block}"
+    );
+    assert!(!block.contains("<html"));
+    let (status, _) = script_preview(
+        &admin,
+        "/recommendations/va-_-crates.io-_-nothing/exception/preview",
+        &exception_fields("global", &[], "third_party_control", "", "30"),
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (status, _) = script_preview(
+        &app.sign_in("vic@example.org", Role::Viewer).await,
+        &url,
+        &exception_fields("groups", &["db"], "third_party_control", "", "30"),
+    )
+    .await;
+    assert_eq!(status, 403, "a viewer may not preview either");
+}
+
 #[tokio::test]
 async fn requesting_remediation_creates_an_activity() {
     let app = ConsoleApp::seeded().await;

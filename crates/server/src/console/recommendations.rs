@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use maud::{Markup, html};
@@ -1236,6 +1236,33 @@ pub(super) enum Intent {
     Create,
     /// Show the score change it would cause.
     Preview,
+    /// Show the score change alone: the script's preview, which replaces only the form's
+    /// `[data-preview-target]` block, so the page around it is not rendered for nothing.
+    ScriptPreview,
+}
+
+impl Intent {
+    /// The preview a request asks for: the preview block alone when the console's script sent it
+    /// (`X-Bulwark-Preview`), the whole page with the form otherwise (the Preview button without
+    /// JavaScript).
+    pub(super) fn preview(headers: &HeaderMap) -> Intent {
+        if headers.contains_key("x-bulwark-preview") {
+            Intent::ScriptPreview
+        } else {
+            Intent::Preview
+        }
+    }
+}
+
+/// The answer to a script's preview: the preview block alone, with the status of the refusal if
+/// the input was refused.
+pub(super) fn preview_fragment(submitted: &Submitted<'_>, status: StatusCode) -> Response {
+    with_status(
+        html_response(html! {
+            div.preview data-preview-target { (preview_block(submitted.preview.as_ref())) }
+        }),
+        status,
+    )
 }
 
 /// Runs a submitted exception form: the exception created, or the form to show again (with its
@@ -1265,7 +1292,7 @@ pub(super) async fn run_exception_form<'a>(
                 Err(refusal) => refusal,
             }
         }
-        Intent::Preview => {
+        Intent::Preview | Intent::ScriptPreview => {
             let attempt = async {
                 let mut request = exception_request(kind, target, form)?;
                 // The context changes no figure: a preview before it is written already shows
@@ -1288,7 +1315,7 @@ pub(super) async fn run_exception_form<'a>(
         Refusal::Again(status, message) => {
             match intent {
                 Intent::Create => submitted.error = Some(message),
-                Intent::Preview => submitted.preview = Some(Err(message)),
+                Intent::Preview | Intent::ScriptPreview => submitted.preview = Some(Err(message)),
             }
             Ok(Err((submitted, status)))
         }
@@ -1310,15 +1337,17 @@ async fn create_exception(
 
 /// `POST /recommendations/{id}/exception/preview`: the page with the flyout and the exception form
 /// as submitted, with the score change it would cause (JavaScript takes the `[data-preview-target]`
-/// block out of it).
+/// block out of it, and asks for that block alone).
 async fn preview_exception(
     State(state): State<AppState>,
     viewer: Viewer,
     params: Params,
+    headers: HeaderMap,
     Path(id): Path<String>,
     form: Form,
 ) -> Result<Response, PageError> {
-    exception_post(&state, &viewer, &params, &id, &form, Intent::Preview).await
+    let intent = Intent::preview(&headers);
+    exception_post(&state, &viewer, &params, &id, &form, intent).await
 }
 
 async fn exception_post(
@@ -1329,9 +1358,9 @@ async fn exception_post(
     form: &Form,
     intent: Intent,
 ) -> Result<Response, PageError> {
-    let name = recommendation_name(state, id).await?;
     match run_exception_form(state, viewer, intent, TargetKind::Recommendation, id, form).await? {
         Ok(created) => {
+            let name = recommendation_name(state, id).await?;
             let status = current_status(state, id).await?;
             let notice = format!(
                 "Exception created (#{}): {} for {} on “{name}”, until {}. Status now: {}{}.",
@@ -1347,6 +1376,9 @@ async fn exception_post(
                 }
             );
             Ok(done(viewer, &back_to(params, id), &notice))
+        }
+        Err((exception, status)) if intent == Intent::ScriptPreview => {
+            Ok(preview_fragment(&exception, status))
         }
         Err((exception, status)) => {
             let flyout = FlyoutState {

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use axum::Router;
 use axum::extract::{Path, State};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::{get, post};
 use maud::{Markup, html};
@@ -20,8 +21,8 @@ use bulwark_core::recommendation::VulnerabilitySummary;
 use super::layout::{self, Paging, Section};
 use super::recommendations::{
     DeviceLine, ExceptionForm, FLYOUT_ROWS, GroupChoice, Intent, Submitted, devices_section, epss,
-    exceptions_section, flyout_params, query_with, run_exception_form, scope_words, segment,
-    with_status, without_flyout,
+    exceptions_section, flyout_params, preview_fragment, query_with, run_exception_form,
+    scope_words, segment, with_status, without_flyout,
 };
 use super::{Form, PageError, Params, Viewer, done, html_response};
 use crate::AppState;
@@ -374,15 +375,17 @@ async fn create_exception(
 }
 
 /// `POST /weaknesses/{id}/exception/preview`: the page with the flyout and the CVE exception form
-/// as submitted, with the score change it would cause.
+/// as submitted, with the score change it would cause (the preview block alone for the script).
 async fn preview_exception(
     State(state): State<AppState>,
     viewer: Viewer,
     params: Params,
+    headers: HeaderMap,
     Path(id): Path<String>,
     form: Form,
 ) -> Result<Response, PageError> {
-    exception_post(&state, &viewer, &params, &id, &form, Intent::Preview).await
+    let intent = Intent::preview(&headers);
+    exception_post(&state, &viewer, &params, &id, &form, intent).await
 }
 
 async fn exception_post(
@@ -419,6 +422,9 @@ async fn exception_post(
                 query_with(params, &[("flyout", Some(&v.id))])
             );
             Ok(done(viewer, &back, &notice))
+        }
+        Err((submitted, status)) if intent == Intent::ScriptPreview => {
+            Ok(preview_fragment(&submitted, status))
         }
         Err((submitted, status)) => {
             let params = flyout_params(params, &v.id);

@@ -93,7 +93,8 @@
     var seq = form.__previewSeq = (form.__previewSeq || 0) + 1;
     fetch(form.dataset.preview, {
       method: "POST", credentials: "same-origin",
-      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      // Asks for the preview block alone rather than the whole page around the form.
+      headers: { "Content-Type": "application/x-www-form-urlencoded", "X-Bulwark-Preview": "1" },
       body: new URLSearchParams(new FormData(form)).toString()
     }).then(function (r) { return r.text(); }).then(function (html) {
       if (seq !== form.__previewSeq) return;
