@@ -76,7 +76,8 @@ pub struct Recommendation {
     pub related_component: String,
     /// `Application` for language packages, `OS` for distribution packages.
     pub recommendation_category: String,
-    /// Tags.
+    /// Tags ([`recommendation_tags`]): `Exploit available`, `Known exploited`, `Ransomware`,
+    /// `No security update`.
     pub tags: Vec<String>,
     /// The OSV ecosystem name.
     pub ecosystem: String,
@@ -194,6 +195,7 @@ pub fn recommendations(input: &RecommendationInput<'_>) -> Vec<Recommendation> {
             let mut severity_score = 0.0_f64;
             let mut public_exploit = false;
             let mut associated_threats = Vec::new();
+            let (mut known_exploited, mut ransomware_use) = (false, false);
             for (vuln, ids) in &acc.vulns {
                 let threat =
                     vulnerability_threat(input.index, input.threat, vuln, ids.iter().copied());
@@ -201,7 +203,9 @@ pub fn recommendations(input: &RecommendationInput<'_>) -> Vec<Recommendation> {
                 severity_score =
                     severity_score.max(effective_severity_score(severity.as_ref(), &threat));
                 public_exploit |= threat.public_exploit;
+                known_exploited |= !threat.kev_entries.is_empty();
                 for entry in &threat.kev_entries {
+                    ransomware_use |= entry.known_ransomware_campaign_use;
                     let ransomware = if entry.known_ransomware_campaign_use {
                         ", known ransomware use"
                     } else {
@@ -231,6 +235,12 @@ pub fn recommendations(input: &RecommendationInput<'_>) -> Vec<Recommendation> {
                 Some((vendor, product)) => (product.to_string(), vendor.to_string()),
                 None => (key.name.clone(), ecosystem_label.clone()),
             };
+            let tags = recommendation_tags(
+                public_exploit,
+                known_exploited,
+                ransomware_use,
+                fix.version.is_none() || !fix.unfixed.is_empty(),
+            );
             let remediation_type = fix.remediation_type;
             let recommendation_name = match (&remediation_type, &fix.version) {
                 (RemediationType::Uninstall, _) | (_, None) => format!("Uninstall {product_name}"),
@@ -268,7 +278,7 @@ pub fn recommendations(input: &RecommendationInput<'_>) -> Vec<Recommendation> {
                     "Application"
                 }
                 .to_string(),
-                tags: Vec::new(),
+                tags,
                 ecosystem: key.ecosystem.name().to_string(),
                 release: key.release.clone(),
                 installed_versions: installed.iter().map(|s| s.to_string()).collect(),
@@ -284,6 +294,27 @@ pub fn recommendations(input: &RecommendationInput<'_>) -> Vec<Recommendation> {
             .then(a.id.cmp(&b.id))
     });
     out
+}
+
+/// A recommendation's tags, as MDVM's list shows and filters them: `Exploit available`, `Known exploited`
+/// (listed in CISA KEV), `Ransomware` (a KEV entry with known ransomware use) and `No security update`
+/// (some weakness has no fixed version), in that order.
+pub fn recommendation_tags(
+    public_exploit: bool,
+    known_exploited: bool,
+    ransomware: bool,
+    no_security_update: bool,
+) -> Vec<String> {
+    [
+        (public_exploit, "Exploit available"),
+        (known_exploited, "Known exploited"),
+        (ransomware, "Ransomware"),
+        (no_security_update, "No security update"),
+    ]
+    .into_iter()
+    .filter(|(on, _)| *on)
+    .map(|(_, tag)| tag.to_string())
+    .collect()
 }
 
 /// The stable id of a product's recommendation. Characters outside `[A-Za-z0-9._-]` are written as `~XX`
@@ -571,5 +602,28 @@ pub fn summarize_vulnerability(
         cwes: cwes.into_iter().collect(),
         advisory_ids: advisory_ids.iter().map(|s| s.to_string()).collect(),
         aliases: aliases.into_iter().collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::recommendation_tags;
+
+    #[test]
+    fn tags_follow_the_threat_facts_in_a_fixed_order() {
+        assert!(recommendation_tags(false, false, false, false).is_empty());
+        assert_eq!(
+            recommendation_tags(true, true, true, true),
+            [
+                "Exploit available",
+                "Known exploited",
+                "Ransomware",
+                "No security update"
+            ]
+        );
+        assert_eq!(
+            recommendation_tags(false, true, false, false),
+            ["Known exploited"]
+        );
     }
 }

@@ -113,6 +113,11 @@ async fn staged_inventories_give_the_recommendations_checked_by_hand() {
         ["CVE-2021-32714", "CVE-2021-32715"]
     );
     assert_eq!(hyper.installed_versions, ["0.10.16", "0.14.4"]);
+    assert!(
+        hyper.tags.is_empty(),
+        "every weakness has a fix: {:?}",
+        hyper.tags
+    );
     // idna 0.1.5 / 0.2.2: RUSTSEC-2024-0421 (CVE-2024-12224) is fixed only in 1.0.0 — a new major.
     let idna = rec(&recs, "va-_-crates.io-_-idna");
     assert_eq!(idna.remediation_type, RemediationType::Upgrade);
@@ -122,6 +127,7 @@ async fn staged_inventories_give_the_recommendations_checked_by_hand() {
     assert_eq!(owning_ref.remediation_type, RemediationType::Uninstall);
     assert_eq!(owning_ref.recommended_version, None);
     assert_eq!(owning_ref.recommendation_name, "Uninstall owning_ref");
+    assert_eq!(owning_ref.tags, ["No security update"]);
     // Django 2.2.17: fourteen PYSEC records of 2021–2022, the last ones fixed in 2.2.28 (April 2022).
     let django = rec(&recs, "va-_-pypi-_-django");
     assert_eq!(django.recommendation_name, "Update django to 2.2.28");

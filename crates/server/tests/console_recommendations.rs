@@ -1011,3 +1011,20 @@ async fn configuration_recommendations_share_the_list_the_flyout_and_the_excepti
     );
     assert!(line.contains("No impact"), "{line}");
 }
+
+#[tokio::test]
+async fn the_tag_filter_finds_recommendations_without_a_security_update() {
+    let app = ConsoleApp::seeded().await;
+    let console = app.sign_in("ana@example.org", Role::Viewer).await;
+    let (status, page) = console.get("/recommendations?tag=No+security+update").await;
+    assert_eq!(status, 200, "{page}");
+    // `abandoned` has no fixed version; vulnlib and oldcrate have fixes for every weakness.
+    assert!(page.contains("Uninstall abandoned"), "{page}");
+    assert!(!page.contains("Update vulnlib"), "{page}");
+    assert!(!page.contains("Upgrade oldcrate"), "{page}");
+    let (_, all) = console.get("/recommendations").await;
+    assert!(
+        all.contains("No security update"),
+        "the tag is shown and offered"
+    );
+}
