@@ -32,6 +32,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use futures_util::TryStreamExt as _;
 use serde::Serialize;
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
@@ -176,14 +177,19 @@ impl SqliteStore {
         self.writer.close().await;
     }
 
-    /// Runs a read on a reader connection and decodes every row it returns.
+    /// Runs a read on a reader connection and decodes every row it returns, one by one as they arrive.
     async fn read_all<T>(
         &self,
         query: Query<'_>,
         decode: fn(&SqliteRow) -> StoreResult<T>,
     ) -> StoreResult<Vec<T>> {
-        let rows = query.fetch_all(&self.reader).await?;
-        rows.iter().map(decode).collect()
+        // Decoded as they arrive, so the rows of a large table are never all held beside the result.
+        let mut rows = query.fetch(&self.reader);
+        let mut all = Vec::new();
+        while let Some(row) = rows.try_next().await? {
+            all.push(decode(&row)?);
+        }
+        Ok(all)
     }
 
     /// Runs a read on a reader connection and decodes the row it returns, if any.

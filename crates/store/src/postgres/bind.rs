@@ -3,13 +3,15 @@
 //! The values themselves come from the shared [`crate::codec`] (the same columns and encodings as
 //! SQLite); what is PostgreSQL's is the shape: [`PackageColumns`] and [`SoftwareKeyColumns`] turn a
 //! list of rows into one array per column, bound once each and expanded by `UNNEST` on the server, so
-//! that writing thousands of rows is one statement and one round trip.
+//! that writing thousands of rows is one statement and one round trip; [`copy_package`] and
+//! [`copy_key`] write the same columns as rows of a `COPY … FROM STDIN`, for the large lists.
 
 use sqlx::Postgres;
 use sqlx::postgres::PgArguments;
 
 use bulwark_core::{EcosystemRelease, InstalledPackage, SoftwareKey};
 
+use super::copy::CopyRows;
 use crate::codec::ecosystem_columns;
 
 /// A query with positional binds, as `sqlx::query` builds it.
@@ -98,4 +100,27 @@ impl<'a> SoftwareKeyColumns<'a> {
             .bind(self.name)
             .bind(self.version)
     }
+}
+
+/// Adds the columns of [`crate::codec::PACKAGE_COLUMNS`] of `package` to the current COPY row.
+pub(super) fn copy_package(rows: &mut CopyRows, package: &InstalledPackage) {
+    copy_key_columns(rows, &package.ecosystem, &package.name, &package.version);
+    rows.text_or_null(package.source_name.as_deref())
+        .text_or_null(package.source_version.as_deref())
+        .text_or_null(package.purl.as_deref())
+        .text_or_null(package.cpe.as_deref());
+}
+
+/// Adds the four key columns (`ecosystem, release, name, version`) of `key` to the current COPY row.
+pub(super) fn copy_key(rows: &mut CopyRows, key: &SoftwareKey) {
+    copy_key_columns(rows, &key.ecosystem, &key.name, &key.version);
+}
+
+/// Adds the four key columns of a software key or a package to the current COPY row.
+fn copy_key_columns(rows: &mut CopyRows, ecosystem: &EcosystemRelease, name: &str, version: &str) {
+    let (ecosystem, release) = ecosystem_columns(ecosystem);
+    rows.text(ecosystem)
+        .text_or_null(release)
+        .text(name)
+        .text(version);
 }

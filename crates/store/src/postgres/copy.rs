@@ -123,31 +123,110 @@ pub(crate) async fn insert(
     table: &Table,
     rows: &[Row],
 ) -> StoreResult<()> {
-    let mut data = String::new();
+    let mut data = CopyRows::default();
     for row in rows {
-        for (i, value) in row.iter().enumerate() {
-            if i > 0 {
-                data.push('\t');
-            }
-            copy_value(&mut data, value);
+        for value in row {
+            data.value(value);
         }
-        data.push('\n');
+        data.end_row();
     }
-    let mut copy = conn
-        .copy_in_raw(&format!(
-            "COPY {} ({}) FROM STDIN",
-            quoted(table.name),
-            table.column_list()
-        ))
-        .await?;
-    if let Err(e) = copy.send(data.into_bytes()).await {
+    let statement = format!(
+        "COPY {} ({}) FROM STDIN",
+        quoted(table.name),
+        table.column_list()
+    );
+    copy_in(conn, &statement, data).await?;
+    Ok(())
+}
+
+/// Rows in COPY's text format, built field by field: the one encoding of every `COPY … FROM STDIN`
+/// this crate runs, the database copy's and the store's bulk writes' (`postgres.rs`).
+#[derive(Debug, Default)]
+pub(crate) struct CopyRows {
+    /// The encoded rows.
+    data: String,
+    /// Whether the row being built has a field already.
+    open: bool,
+}
+
+impl CopyRows {
+    /// Starts the next field of the current row.
+    fn field(&mut self) -> &mut String {
+        if self.open {
+            self.data.push('\t');
+        }
+        self.open = true;
+        &mut self.data
+    }
+
+    /// Adds a value of the database copy.
+    fn value(&mut self, value: &Value) -> &mut Self {
+        copy_value(self.field(), value);
+        self
+    }
+
+    /// Adds a text field.
+    pub(crate) fn text(&mut self, s: &str) -> &mut Self {
+        copy_text(self.field(), s);
+        self
+    }
+
+    /// Adds a text field, NULL when absent.
+    pub(crate) fn text_or_null(&mut self, s: Option<&str>) -> &mut Self {
+        match s {
+            Some(s) => self.text(s),
+            None => self.null(),
+        }
+    }
+
+    /// Adds an integer field.
+    pub(crate) fn integer(&mut self, i: i64) -> &mut Self {
+        let _ = write!(self.field(), "{i}");
+        self
+    }
+
+    /// Adds an integer field, NULL when absent.
+    pub(crate) fn integer_or_null(&mut self, i: Option<i64>) -> &mut Self {
+        match i {
+            Some(i) => self.integer(i),
+            None => self.null(),
+        }
+    }
+
+    /// Adds a floating-point field.
+    pub(crate) fn real(&mut self, f: f64) -> &mut Self {
+        copy_real(self.field(), f);
+        self
+    }
+
+    /// Adds a NULL field.
+    pub(crate) fn null(&mut self) -> &mut Self {
+        self.field().push_str("\\N");
+        self
+    }
+
+    /// Ends the current row.
+    pub(crate) fn end_row(&mut self) {
+        self.data.push('\n');
+        self.open = false;
+    }
+}
+
+/// Runs `statement` (a `COPY … FROM STDIN` in the text format) with `rows` as its data, returning
+/// the number of rows copied.
+pub(crate) async fn copy_in(
+    conn: &mut PgConnection,
+    statement: &str,
+    rows: CopyRows,
+) -> StoreResult<u64> {
+    let mut copy = conn.copy_in_raw(statement).await?;
+    if let Err(e) = copy.send(rows.data.into_bytes()).await {
         // The connection is unusable until the COPY ends; abort it so the error that caused this
         // is the one reported.
-        let _ = copy.abort("bulwark db copy failed").await;
+        let _ = copy.abort("bulwark COPY failed").await;
         return Err(e.into());
     }
-    copy.finish().await?;
-    Ok(())
+    Ok(copy.finish().await?)
 }
 
 /// One value in COPY's text format: `\N` for NULL, backslash escapes for the characters that
@@ -158,26 +237,34 @@ fn copy_value(out: &mut String, value: &Value) {
         Value::Integer(i) => {
             let _ = write!(out, "{i}");
         }
-        // Rust prints the shortest text that reads back as exactly this number; PostgreSQL reads
-        // it back exactly.
-        Value::Real(f) if f.is_nan() => out.push_str("NaN"),
-        Value::Real(f) if f.is_infinite() => {
-            out.push_str(if *f > 0.0 { "Infinity" } else { "-Infinity" })
-        }
-        Value::Real(f) => {
-            let _ = write!(out, "{f:?}");
-        }
+        Value::Real(f) => copy_real(out, *f),
         Value::Boolean(b) => out.push(if *b { 't' } else { 'f' }),
-        Value::Text(s) => {
-            for c in s.chars() {
-                match c {
-                    '\\' => out.push_str("\\\\"),
-                    '\n' => out.push_str("\\n"),
-                    '\r' => out.push_str("\\r"),
-                    '\t' => out.push_str("\\t"),
-                    c => out.push(c),
-                }
-            }
+        Value::Text(s) => copy_text(out, s),
+    }
+}
+
+/// A floating-point number in COPY's text format. Rust prints the shortest text that reads back as
+/// exactly this number; PostgreSQL reads it back exactly.
+fn copy_real(out: &mut String, f: f64) {
+    if f.is_nan() {
+        out.push_str("NaN");
+    } else if f.is_infinite() {
+        out.push_str(if f > 0.0 { "Infinity" } else { "-Infinity" });
+    } else {
+        let _ = write!(out, "{f:?}");
+    }
+}
+
+/// Text in COPY's text format: backslash escapes for the backslash and the characters that delimit
+/// fields and rows.
+fn copy_text(out: &mut String, s: &str) {
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c => out.push(c),
         }
     }
 }
