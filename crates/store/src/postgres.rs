@@ -1224,10 +1224,15 @@ impl Store for PostgresStore {
     }
 
     fn pool_status(&self) -> Vec<PoolStatus> {
+        // The two counters are read one after the other while connections come and go: an idle
+        // count is never reported above the size it belongs to.
+        let size = self.pool.size();
         vec![PoolStatus {
             pool: "main",
-            size: self.pool.size(),
-            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
+            size,
+            idle: u32::try_from(self.pool.num_idle())
+                .unwrap_or(u32::MAX)
+                .min(size),
             max: self.pool.options().get_max_connections(),
         }]
     }

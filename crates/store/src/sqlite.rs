@@ -867,11 +867,16 @@ impl Store for SqliteStore {
     fn pool_status(&self) -> Vec<PoolStatus> {
         [("writer", &self.writer), ("reader", &self.reader)]
             .into_iter()
-            .map(|(name, pool)| PoolStatus {
-                pool: name,
-                size: pool.size(),
-                idle: u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
-                max: pool.options().get_max_connections(),
+            .map(|(name, pool)| {
+                // The two counters are read one after the other while connections come and go: an
+                // idle count is never reported above the size it belongs to.
+                let size = pool.size();
+                PoolStatus {
+                    pool: name,
+                    size,
+                    idle: u32::try_from(pool.num_idle()).unwrap_or(u32::MAX).min(size),
+                    max: pool.options().get_max_connections(),
+                }
             })
             .collect()
     }
