@@ -1028,3 +1028,43 @@ async fn the_tag_filter_finds_recommendations_without_a_security_update() {
         "the tag is shown and offered"
     );
 }
+
+#[tokio::test]
+async fn an_explicit_date_sets_the_exception_s_expiry() {
+    let app = ConsoleApp::seeded().await;
+    let analyst = app.sign_in("ana@example.org", Role::Analyst).await;
+    let id = rec_id(&app, "vulnlib").await;
+    let url = format!("/recommendations/{id}/exception");
+    let with_until = |until: &'static str| {
+        let mut fields = exception_fields(
+            "groups",
+            &["web"],
+            "planned_remediation",
+            "patch window",
+            "30",
+        );
+        fields.push(("until", until));
+        fields
+    };
+    for (until, message) in [
+        (
+            "20 June",
+            "until: &quot;20 June&quot; is not a date (YYYY-MM-DD)",
+        ),
+        ("2024-05-01", "until (Or until): must be in the future"),
+    ] {
+        let (status, _, body) = analyst.post(&url, &with_until(until)).await;
+        assert_eq!(status, 400, "{until}: {body}");
+        assert!(body.contains(message), "{until}: {message}\n{body}");
+    }
+    assert!(app.engine.exceptions().await.unwrap().is_empty());
+    // The date wins over the duration and lasts to the end of that day (UTC).
+    let (status, _, body) = analyst.post(&url, &with_until("2024-06-20")).await;
+    assert_eq!(status, 303, "{body}");
+    let exceptions = app.engine.exceptions().await.unwrap();
+    assert_eq!(exceptions.len(), 1);
+    assert_eq!(
+        exceptions[0].expires_on.to_rfc3339(),
+        "2024-06-20T23:59:59+00:00"
+    );
+}

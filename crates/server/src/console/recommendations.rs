@@ -1074,6 +1074,9 @@ impl ExceptionForm<'_> {
                             }
                         }
                     }
+                    label for=(format!("{id}-until")) { "Or until (a date, UTC; overrides the duration)"
+                        input type="date" id=(format!("{id}-until")) name="until" value=(value("until").unwrap_or(""));
+                    }
                     @if durations.len() < DURATION_CHOICES.len() {
                         p.hint { "The exception policy allows at most " (self.policy.max_duration_days) " days." }
                     }
@@ -1123,9 +1126,10 @@ fn preview_block(preview: Option<&Result<ExceptionPreview, String>>) -> Markup {
 /// Rewrites the engine's names of exception fields (the API's) into the form's, so a refusal names
 /// the field the user sees.
 pub(super) fn form_field_names(message: &str) -> String {
-    const NAMES: [(&str, &str); 5] = [
+    const NAMES: [(&str, &str); 6] = [
         ("justificationContext:", "context (Justification context):"),
         ("durationDays:", "duration:"),
+        ("expiresOn:", "until (Or until):"),
         ("deviceGroups:", "groups (Device groups):"),
         ("dueOn:", "due (Due date):"),
         ("recommendationId:", "recommendation:"),
@@ -1161,9 +1165,22 @@ pub(super) fn exception_request(
                 offered.join(", ")
             ))
         })?;
-    let days: u32 = form
-        .parsed("duration")?
-        .ok_or_else(|| PageError::bad_request("duration: required"))?;
+    // An explicit date lasts to the end of that day (UTC) and wins over the preset durations.
+    let duration = match form.get("until") {
+        Some(date) => {
+            let day = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").map_err(|_| {
+                PageError::bad_request(format!("until: {date:?} is not a date (YYYY-MM-DD)"))
+            })?;
+            let end = day
+                .and_hms_opt(23, 59, 59)
+                .ok_or_else(|| PageError::bad_request(format!("until: {date:?} is not a date")))?;
+            ExceptionDuration::Until(end.and_utc())
+        }
+        None => ExceptionDuration::Days(
+            form.parsed("duration")?
+                .ok_or_else(|| PageError::bad_request("duration: required"))?,
+        ),
+    };
     let groups = match form.get("scope") {
         Some("global") => None,
         Some("groups") | None => {
@@ -1187,7 +1204,7 @@ pub(super) fn exception_request(
         justification,
         context: form.get("context").unwrap_or("").to_string(),
         groups,
-        duration: ExceptionDuration::Days(days),
+        duration,
     })
 }
 
