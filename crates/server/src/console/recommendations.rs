@@ -1377,8 +1377,7 @@ async fn exception_post(
 ) -> Result<Response, PageError> {
     match run_exception_form(state, viewer, intent, TargetKind::Recommendation, id, form).await? {
         Ok(created) => {
-            let name = recommendation_name(state, id).await?;
-            let status = current_status(state, id).await?;
+            let (name, status) = name_and_status(state, id).await?;
             let notice = format!(
                 "Exception created (#{}): {} for {} on “{name}”, until {}. Status now: {}{}.",
                 created.id,
@@ -1430,25 +1429,19 @@ pub(super) fn flyout_params(params: &Params, id: &str) -> Params {
     Params { pairs }
 }
 
-/// The recommendation's name (software or configuration), or a 404.
-async fn recommendation_name(state: &AppState, id: &str) -> Result<String, PageError> {
+/// The recommendation's name and its status now, from one read of the fleet (software and
+/// configuration recommendations alike).
+async fn name_and_status(state: &AppState, id: &str) -> Result<(String, String), PageError> {
     if id.starts_with(CONFIGURATION_RECOMMENDATION_PREFIX) {
-        return Ok(state
+        let r = state
             .engine
             .configuration_recommendation(id)
             .await
-            .map_err(|_| PageError::not_found(format!("recommendation {id} not found")))?
-            .recommendation_name);
+            .map_err(|_| PageError::not_found(format!("recommendation {id} not found")))?;
+        return Ok((r.recommendation_name, r.status));
     }
-    Ok(state.engine.recommendation(id).await?.recommendation_name)
-}
-
-/// The recommendation's status now.
-async fn current_status(state: &AppState, id: &str) -> Result<String, PageError> {
-    if id.starts_with(CONFIGURATION_RECOMMENDATION_PREFIX) {
-        return Ok(state.engine.configuration_recommendation(id).await?.status);
-    }
-    Ok(state.engine.recommendation(id).await?.status)
+    let r = state.engine.recommendation(id).await?;
+    Ok((r.recommendation_name, r.status))
 }
 
 /// "every device group" or "device groups web, db".
