@@ -325,7 +325,7 @@ pub fn html_response(markup: Markup) -> Response {
 }
 
 /// Marks a response as not to be cached by browsers or proxies.
-fn no_store(headers: &mut HeaderMap) {
+pub(crate) fn no_store(headers: &mut HeaderMap) {
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
 }
 

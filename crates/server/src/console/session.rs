@@ -242,7 +242,7 @@ fn login_page(
     );
     let mut response = (status, Html(body.into_string())).into_response();
     let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    super::no_store(headers);
     if let Ok(cookie) = HeaderValue::from_str(&set_cookie(LOGIN_COOKIE, &token, None, secure)) {
         headers.append(header::SET_COOKIE, cookie);
     }
