@@ -289,6 +289,13 @@ pub(crate) struct WeaknessPlan<'a> {
     pub(crate) diff: WeaknessDiff,
 }
 
+impl WeaknessPlan<'_> {
+    /// Whether carrying out the plan changes any row (and so the fleet's change counter moves).
+    pub(crate) fn changes_rows(&self) -> bool {
+        !(self.relist.is_empty() && self.resolve.is_empty() && self.open.is_empty())
+    }
+}
+
 /// Compares a device's open rows (in id order) with what is detected now. A row still detected stays
 /// open with its first detection, only its list of advisories following the new data; a second open
 /// row for the same key (never written by this code) is resolved, as is every row no longer detected.

@@ -74,6 +74,8 @@ pub const TABLES: &[&str] = &[
     "state_changes",
     // 0007
     "console_sessions",
+    // 0008
+    "fleet_changes",
 ];
 
 /// Rows read before a batch is written.

@@ -13,6 +13,8 @@
 //! activities, webhooks, settings) and builds the audit entry that follows the chain's head. The
 //! backend modules keep only what is theirs: SQL text, binding, connections, transactions and locking.
 
+use std::collections::BTreeSet;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -186,6 +188,26 @@ pub struct ChangeSequence {
     /// Bumped by every NVD batch that inserts or updates a record, every KEV catalog and every EPSS set
     /// that writes a score (the threat context).
     pub threat: i64,
+    /// Bumped by every write that changes a device, its software set, its open weaknesses, a device
+    /// group or an exception (the fleet snapshot); each bump is also logged with the device it touched
+    /// (see [`FleetChanges`]), so a process can reload only what changed.
+    pub fleet: i64,
+}
+
+/// The fleet changes between two values of [`ChangeSequence::fleet`], from the store's change log
+/// (table `fleet_changes`): which devices to reload, and whether the shared tables changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FleetChanges {
+    /// The sequence these changes lead up to (the `upto` asked for).
+    pub seq: i64,
+    /// `false` when the log no longer holds every change of the range (older ones are pruned, or the
+    /// range is longer than a log read is allowed to be): the reader must reload the whole fleet.
+    pub complete: bool,
+    /// Devices whose row, software set or open weaknesses changed.
+    pub devices: BTreeSet<DeviceId>,
+    /// Whether exceptions or device groups changed (a group change can also move devices between
+    /// groups: the device rows are reloaded with them).
+    pub shared: bool,
 }
 
 /// One database connection pool's state, for metrics.
@@ -337,6 +359,9 @@ pub trait Store: Send + Sync {
     /// Open weaknesses of every device.
     async fn open_weaknesses(&self) -> StoreResult<Vec<Weakness>>;
 
+    /// One device's open weaknesses, in the order [`Store::open_weaknesses`] lists them.
+    async fn open_weaknesses_of(&self, device: DeviceId) -> StoreResult<Vec<Weakness>>;
+
     /// Every weakness of one device, open and resolved.
     async fn device_weaknesses(&self, device: DeviceId) -> StoreResult<Vec<Weakness>>;
 
@@ -405,6 +430,11 @@ pub trait Store: Send + Sync {
 
     /// The change sequence as committed (one small read; engines call it before serving reads).
     async fn change_sequence(&self) -> StoreResult<ChangeSequence>;
+
+    /// The fleet changes after sequence `after` up to and including `upto` (a `fleet` value that
+    /// [`Store::change_sequence`] returned): one read of the change log, or none when the range is too
+    /// long to be worth reading (then `complete` is false).
+    async fn fleet_changes(&self, after: i64, upto: i64) -> StoreResult<FleetChanges>;
 
     /// The state of the store's connection pools, without touching the database.
     fn pool_status(&self) -> Vec<PoolStatus>;

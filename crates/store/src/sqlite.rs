@@ -69,7 +69,7 @@ use crate::{
     NewDeviceGroup, NewToken, NewUser, NewWebhook, ScoreScope, ScoreSnapshot, Store, StoreError,
     StoreResult, StoredEpss, WeaknessDiff,
 };
-use crate::{ChangeSequence, PoolStatus};
+use crate::{ChangeSequence, FleetChanges, PoolStatus};
 use bind::{Query, bind_package, bind_software_key};
 
 /// The schema migrations, embedded at compile time and applied by [`SqliteStore::open`].
@@ -206,6 +206,29 @@ impl SqliteStore {
     async fn write(&self) -> StoreResult<Transaction<'static, Sqlite>> {
         Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
     }
+}
+
+/// Bumps the fleet's change counter and logs the change (`device`: the one it touched; `None` for
+/// exceptions and device groups). The last statements of the write's transaction (see `changes`).
+async fn bump_fleet(
+    tx: &mut Transaction<'static, Sqlite>,
+    device: Option<DeviceId>,
+) -> StoreResult<()> {
+    let seq: i64 = sqlx::query_scalar(changes::BUMP_FLEET)
+        .fetch_one(&mut **tx)
+        .await?;
+    sqlx::query("INSERT INTO fleet_changes (seq, device_id) VALUES (?1, ?2)")
+        .bind(seq)
+        .bind(device.map(|d| d.0))
+        .execute(&mut **tx)
+        .await?;
+    if let Some(below) = changes::fleet_prune_below(seq) {
+        sqlx::query("DELETE FROM fleet_changes WHERE seq < ?1")
+            .bind(below)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Fails with `NotFound` unless the device exists.
@@ -350,15 +373,19 @@ impl Store for SqliteStore {
              RETURNING {DEVICE_COLUMNS}"
         );
         let update = DeviceUpdate::new(info);
+        let mut tx = self.write().await?;
         let row = sqlx::query(&sql)
             .bind(update.name)
             .bind(update.os)
             .bind(update.group)
             .bind(update.tags)
             .bind(micros(at))
-            .fetch_one(&self.writer)
+            .fetch_one(&mut *tx)
             .await?;
-        codec::device(&row)
+        let device = codec::device(&row)?;
+        bump_fleet(&mut tx, Some(device.id)).await?;
+        tx.commit().await?;
+        Ok(device)
     }
 
     async fn devices(&self) -> StoreResult<Vec<Device>> {
@@ -427,6 +454,9 @@ impl Store for SqliteStore {
             )
             .execute(&mut *tx)
             .await?;
+        }
+        if !plan.delete.is_empty() || !plan.diff.appeared.is_empty() {
+            bump_fleet(&mut tx, Some(device)).await?;
         }
         tx.commit().await?;
         Ok(plan.diff)
@@ -503,6 +533,9 @@ impl Store for SqliteStore {
                 .execute(&mut *tx)
                 .await?;
         }
+        if plan.changes_rows() {
+            bump_fleet(&mut tx, Some(device)).await?;
+        }
         tx.commit().await?;
         Ok(plan.diff)
     }
@@ -512,6 +545,14 @@ impl Store for SqliteStore {
             "SELECT {WEAKNESS_COLUMNS} FROM weaknesses WHERE resolved IS NULL ORDER BY device_id, id"
         );
         self.read_all(sqlx::query(&sql), codec::weakness).await
+    }
+
+    async fn open_weaknesses_of(&self, device: DeviceId) -> StoreResult<Vec<Weakness>> {
+        let sql = format!(
+            "SELECT {WEAKNESS_COLUMNS} FROM weaknesses WHERE device_id = ?1 AND resolved IS NULL ORDER BY id"
+        );
+        self.read_all(sqlx::query(&sql).bind(device.0), codec::weakness)
+            .await
     }
 
     async fn device_weaknesses(&self, device: DeviceId) -> StoreResult<Vec<Weakness>> {
@@ -689,18 +730,22 @@ impl Store for SqliteStore {
              device_group = CASE WHEN ?4 THEN ?5 ELSE device_group END \
              WHERE id = ?1 RETURNING {DEVICE_COLUMNS}"
         );
+        let mut tx = self.write().await?;
         let row = sqlx::query(&sql)
             .bind(id.0)
             .bind(patch.value.map(codec::device_value_text))
             .bind(tags)
             .bind(set_group)
             .bind(group)
-            .fetch_optional(&self.writer)
+            .fetch_optional(&mut *tx)
             .await?;
-        match row {
-            Some(row) => codec::device(&row),
-            None => Err(StoreError::NotFound(format!("device {}", id.0))),
-        }
+        let Some(row) = row else {
+            return Err(StoreError::NotFound(format!("device {}", id.0)));
+        };
+        let device = codec::device(&row)?;
+        bump_fleet(&mut tx, Some(id)).await?;
+        tx.commit().await?;
+        Ok(device)
     }
 
     async fn device_groups(&self) -> StoreResult<Vec<DeviceGroup>> {
@@ -718,21 +763,25 @@ impl Store for SqliteStore {
             "INSERT INTO device_groups (name, description, rank, rules, created_at) \
              VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (name) DO NOTHING RETURNING {GROUP_COLUMNS}"
         );
+        let mut tx = self.write().await?;
         let row = sqlx::query(&sql)
             .bind(&group.name)
             .bind(&group.description)
             .bind(group.rank)
             .bind(rules)
             .bind(micros(at))
-            .fetch_optional(&self.writer)
+            .fetch_optional(&mut *tx)
             .await?;
-        match row {
-            Some(row) => codec::device_group(&row),
-            None => Err(StoreError::Conflict(format!(
+        let Some(row) = row else {
+            return Err(StoreError::Conflict(format!(
                 "a device group named {:?} exists",
                 group.name
-            ))),
-        }
+            )));
+        };
+        let created = codec::device_group(&row)?;
+        bump_fleet(&mut tx, None).await?;
+        tx.commit().await?;
+        Ok(created)
     }
 
     async fn update_device_group(
@@ -784,6 +833,7 @@ impl Store for SqliteStore {
             .fetch_one(&mut *tx)
             .await?;
         let group = codec::device_group(&row)?;
+        bump_fleet(&mut tx, None).await?;
         tx.commit().await?;
         Ok(group)
     }
@@ -802,6 +852,7 @@ impl Store for SqliteStore {
             .bind(name)
             .execute(&mut *tx)
             .await?;
+        bump_fleet(&mut tx, None).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -862,6 +913,20 @@ impl Store for SqliteStore {
             .fetch_all(&self.reader)
             .await?;
         Ok(changes::sequence(&rows))
+    }
+
+    async fn fleet_changes(&self, after: i64, upto: i64) -> StoreResult<FleetChanges> {
+        if upto < after || upto - after > changes::FLEET_CHANGES_MAX {
+            return Ok(changes::fleet_changes(after, upto, &[]));
+        }
+        let rows: Vec<(i64, Option<i64>)> = sqlx::query_as(
+            "SELECT seq, device_id FROM fleet_changes WHERE seq > ?1 AND seq <= ?2 ORDER BY seq",
+        )
+        .bind(after)
+        .bind(upto)
+        .fetch_all(&self.reader)
+        .await?;
+        Ok(changes::fleet_changes(after, upto, &rows))
     }
 
     fn pool_status(&self) -> Vec<PoolStatus> {
@@ -1235,6 +1300,7 @@ impl Store for SqliteStore {
         let created = load_exception(&mut tx, id).await?;
         let draft = audited::draft(actor, action::EXCEPTION_CREATE, entity::EXCEPTION, id);
         record(&mut tx, draft, None, Some(&created), exception.created_at).await?;
+        bump_fleet(&mut tx, None).await?;
         tx.commit().await?;
         Ok(created)
     }
@@ -1289,6 +1355,7 @@ impl Store for SqliteStore {
         let after = load_exception(&mut tx, id).await?;
         let draft = audited::draft(actor, action::EXCEPTION_CANCEL, entity::EXCEPTION, id);
         record(&mut tx, draft, Some(&before), Some(&after), at).await?;
+        bump_fleet(&mut tx, None).await?;
         tx.commit().await?;
         Ok(after)
     }
@@ -1321,6 +1388,9 @@ impl Store for SqliteStore {
         if let Some(action) = action {
             let draft = audited::draft(actor, action, entity::EXCEPTION, id);
             record(&mut tx, draft, Some(&before), Some(&after), at).await?;
+        }
+        if after != before {
+            bump_fleet(&mut tx, None).await?;
         }
         tx.commit().await?;
         Ok(after)

@@ -1279,33 +1279,40 @@ fn kev_entry(cve: &str, added: &str) -> KevEntry {
 /// batches that insert or update, NVD batches that insert or update, every KEV catalog, EPSS sets that
 /// write a score; a write that changes nothing, a failing batch and every other write leave it.
 async fn change_sequence_counts_changes_of_in_memory_state(store: Arc<dyn Store>) {
-    let seq = |advisories, threat| ChangeSequence { advisories, threat };
-    assert_eq!(store.change_sequence().await.unwrap(), seq(0, 0));
+    let seq = |advisories, threat| (advisories, threat);
+    let read = async || {
+        let s = store.change_sequence().await.unwrap();
+        (s.advisories, s.threat)
+    };
+    assert_eq!(
+        store.change_sequence().await.unwrap(),
+        ChangeSequence::default()
+    );
     let a = advisory("A", "2024-01-01T00:00:00Z", "a");
     store.upsert_advisories(slice::from_ref(&a)).await.unwrap();
-    assert_eq!(store.change_sequence().await.unwrap(), seq(1, 0));
+    assert_eq!(read().await, seq(1, 0));
     // Re-importing the same record, and an empty batch, change nothing.
     store.upsert_advisories(slice::from_ref(&a)).await.unwrap();
     store.upsert_advisories(&[]).await.unwrap();
-    assert_eq!(store.change_sequence().await.unwrap(), seq(1, 0));
+    assert_eq!(read().await, seq(1, 0));
     // A batch that fails changes neither the advisories nor the sequence.
     let bad = [
         advisory("B", "2024-06-01T00:00:00Z", "would insert"),
         advisory("C", "last Tuesday", "bad time"),
     ];
     assert!(store.upsert_advisories(&bad).await.is_err());
-    assert_eq!(store.change_sequence().await.unwrap(), seq(1, 0));
+    assert_eq!(read().await, seq(1, 0));
     store
         .upsert_advisories(&[advisory("A", "2024-02-01T00:00:00Z", "newer")])
         .await
         .unwrap();
-    assert_eq!(store.change_sequence().await.unwrap(), seq(2, 0));
+    assert_eq!(read().await, seq(2, 0));
 
     let record = nvd("CVE-2024-0001", "2024-02-01T00:00:00Z", "a");
     store.upsert_nvd(slice::from_ref(&record)).await.unwrap();
-    assert_eq!(store.change_sequence().await.unwrap(), seq(2, 1));
+    assert_eq!(read().await, seq(2, 1));
     store.upsert_nvd(slice::from_ref(&record)).await.unwrap();
-    assert_eq!(store.change_sequence().await.unwrap(), seq(2, 1));
+    assert_eq!(read().await, seq(2, 1));
     let catalog = KevCatalog {
         catalog_version: Some("2025.08.01".to_string()),
         date_released: None,
@@ -1313,26 +1320,126 @@ async fn change_sequence_counts_changes_of_in_memory_state(store: Arc<dyn Store>
     };
     store.replace_kev(&catalog, at(1)).await.unwrap();
     store.replace_kev(&catalog, at(2)).await.unwrap();
-    assert_eq!(store.change_sequence().await.unwrap(), seq(2, 3));
+    assert_eq!(read().await, seq(2, 3));
     let day = |date: &str| EpssSet {
         model_version: Some("v2025.03.14".to_string()),
         score_date: Some(format!("{date}T00:00:00Z")),
         scores: vec![epss("CVE-2024-0001", 0.5)],
     };
     store.upsert_epss(&day("2025-03-15"), at(3)).await.unwrap();
-    assert_eq!(store.change_sequence().await.unwrap(), seq(2, 4));
+    assert_eq!(read().await, seq(2, 4));
     // An older day writes no score: no change.
     let stats = store.upsert_epss(&day("2025-03-01"), at(4)).await.unwrap();
     assert_eq!(stats.written, 0);
-    assert_eq!(store.change_sequence().await.unwrap(), seq(2, 4));
+    assert_eq!(read().await, seq(2, 4));
 
-    // Writes of state read from the database on every request do not count.
+    // Writes of the fleet move only the fleet's counter.
     let device = new_device(&store, "web-01").await;
     store
         .replace_inventory(device.id, &[pkg("npm", "a", "1")], at(5))
         .await
         .unwrap();
-    assert_eq!(store.change_sequence().await.unwrap(), seq(2, 4));
+    assert_eq!(read().await, seq(2, 4));
+    assert_eq!(store.change_sequence().await.unwrap().fleet, 2);
+}
+
+/// Every write of a device, its software, its open weaknesses, a device group or an exception bumps the
+/// fleet's counter once and logs the device it touched (none for groups and exceptions); writes that
+/// change nothing, and every other write, leave it. The log of a range names exactly its changes.
+async fn fleet_changes_name_each_write_and_its_device(store: Arc<dyn Store>) {
+    let fleet = async || store.change_sequence().await.unwrap().fleet;
+    assert_eq!(fleet().await, 0);
+    let web = new_device(&store, "web-01").await;
+    let db = new_device(&store, "db-01").await;
+    assert_eq!(fleet().await, 2);
+    let software = [pkg("npm", "a", "1")];
+    store
+        .replace_inventory(web.id, &software, at(1))
+        .await
+        .unwrap();
+    assert_eq!(fleet().await, 3);
+    // The same set again changes no row.
+    store
+        .replace_inventory(web.id, &software, at(2))
+        .await
+        .unwrap();
+    assert_eq!(fleet().await, 3);
+    let found = [detected(&key("npm", "a", "1"), "CVE-1", &["A"])];
+    store
+        .replace_weaknesses(web.id, &found, at(3))
+        .await
+        .unwrap();
+    store
+        .replace_weaknesses(web.id, &found, at(4))
+        .await
+        .unwrap();
+    assert_eq!(fleet().await, 4);
+    let patch = DevicePatch {
+        value: Some(DeviceValue::High),
+        ..DevicePatch::default()
+    };
+    store.update_device(db.id, &patch).await.unwrap();
+    assert_eq!(fleet().await, 5);
+    let changes = store.fleet_changes(2, 5).await.unwrap();
+    assert!(changes.complete, "{changes:?}");
+    assert!(!changes.shared);
+    assert_eq!(changes.seq, 5);
+    assert_eq!(
+        changes.devices,
+        std::collections::BTreeSet::from([web.id, db.id])
+    );
+    let group = NewDeviceGroup {
+        name: "Web".to_string(),
+        description: String::new(),
+        rank: 1,
+        rules: vec![],
+    };
+    let created = store.create_device_group(&group, at(5)).await.unwrap();
+    // A refused write changes nothing.
+    assert!(store.create_device_group(&group, at(5)).await.is_err());
+    assert_eq!(fleet().await, 6);
+    let exception = store
+        .create_exception(&new_exception("npm-a", &[], 6), ANA)
+        .await
+        .unwrap();
+    store
+        .cancel_exception(exception.id, None, ANA, at(7))
+        .await
+        .unwrap();
+    store.delete_device_group(created.id).await.unwrap();
+    assert_eq!(fleet().await, 9);
+    let changes = store.fleet_changes(5, 9).await.unwrap();
+    assert!(changes.complete && changes.shared && changes.devices.is_empty());
+    // Writes outside the fleet leave it.
+    store
+        .upsert_advisories(&[advisory("A", "2024-01-01T00:00:00Z", "a")])
+        .await
+        .unwrap();
+    store
+        .record_scores(&[ScoreSnapshot {
+            at: at(8),
+            scope: ScoreScope::Organization,
+            name: String::new(),
+            exposure: 1.0,
+            configuration: None,
+        }])
+        .await
+        .unwrap();
+    assert_eq!(fleet().await, 9);
+    // Nothing after the newest value; a range that runs backwards is not complete.
+    assert!(store.fleet_changes(9, 9).await.unwrap().complete);
+    assert!(!store.fleet_changes(9, 3).await.unwrap().complete);
+    // A reload of the changed devices reads what a whole-fleet read gives for them.
+    let all = store.open_weaknesses().await.unwrap();
+    for device in [web.id, db.id] {
+        let mine: Vec<Weakness> = all
+            .iter()
+            .filter(|w| w.device_id == device)
+            .cloned()
+            .collect();
+        assert_eq!(store.open_weaknesses_of(device).await.unwrap(), mine);
+    }
+    assert_eq!(store.open_weaknesses_of(web.id).await.unwrap().len(), 1);
 }
 
 /// Every pool names its role and has at least one connection allowed, idle never above open.
@@ -3156,6 +3263,7 @@ contract! {
         kev_catalog_is_replaced_whole,
         epss_keeps_the_latest_dated_score,
         change_sequence_counts_changes_of_in_memory_state,
+        fleet_changes_name_each_write_and_its_device,
         pool_status_names_each_pool,
         device_attributes_and_groups,
         score_history_is_per_scope_and_time,
