@@ -33,12 +33,25 @@ impl Engine {
     /// rebuilt. Costs one small read when nothing changed.
     pub async fn refresh(&self) -> EngineResult<bool> {
         let seen = self.store.change_sequence().await?;
-        if seen == self.loaded_changes() {
+        self.refresh_to(seen).await
+    }
+
+    /// [`Engine::refresh`], returning the sequence it read: the fleet snapshot is then brought to
+    /// its `fleet` value.
+    pub(crate) async fn refresh_seen(&self) -> EngineResult<ChangeSequence> {
+        let seen = self.store.change_sequence().await?;
+        self.refresh_to(seen).await?;
+        Ok(seen)
+    }
+
+    /// Rebuilds the index and the threat context unless they were loaded at `seen` already.
+    async fn refresh_to(&self, seen: ChangeSequence) -> EngineResult<bool> {
+        if same_memory(seen, self.loaded_changes()) {
             return Ok(false);
         }
         let _reloading = self.reloading.lock().await;
         // A reload that ran while this one waited may have loaded what `seen` names already.
-        if seen == self.loaded_changes() {
+        if same_memory(seen, self.loaded_changes()) {
             return Ok(false);
         }
         let stored = self.store.change_sequence().await?;
@@ -51,4 +64,10 @@ impl Engine {
         }
         Ok(true)
     }
+}
+
+/// Whether the index and the threat context loaded at `loaded` are those of `seen` (the fleet
+/// snapshot follows its own counter, see [`crate::fleet`]).
+fn same_memory(seen: ChangeSequence, loaded: ChangeSequence) -> bool {
+    (seen.advisories, seen.threat) == (loaded.advisories, loaded.threat)
 }

@@ -39,6 +39,7 @@ mod agent;
 mod changes;
 mod config;
 mod exceptions;
+mod fleet;
 mod identity;
 mod jobs;
 mod remediation;
@@ -252,6 +253,10 @@ pub struct Engine {
     /// Held while `index` or `threat` is rebuilt, so that reloads run one at a time and reads that
     /// find the same change rebuild it once.
     reloading: tokio::sync::Mutex<()>,
+    /// The fleet snapshot the read models are computed from (see [`fleet`]).
+    fleet: RwLock<Option<Arc<fleet::FleetState>>>,
+    /// Held while the fleet snapshot is brought up to date, so that it is read once per change.
+    fleet_loading: tokio::sync::Mutex<()>,
     /// This engine's name as a holder of background-job leases.
     instance: String,
 }
@@ -266,6 +271,8 @@ impl Engine {
             threat: RwLock::new(Arc::new(ThreatContext::default())),
             loaded: RwLock::new(ChangeSequence::default()),
             reloading: tokio::sync::Mutex::new(()),
+            fleet: RwLock::new(None),
+            fleet_loading: tokio::sync::Mutex::new(()),
             instance: jobs::instance_id(),
         };
         engine.reload_index().await?;
@@ -727,16 +734,18 @@ impl Engine {
             .ok_or_else(|| EngineError::NotFound(format!("machine {id_or_name}")))
     }
 
-    /// One snapshot of the store for the read models; first brings the in-memory state up to date, so
-    /// that the index and threat context the caller reads next match it (see [`changes`]).
+    /// One snapshot of the fleet for the read models, as stored when the call began (see [`fleet`]);
+    /// first brings the in-memory state up to date, so that the index and threat context the caller
+    /// reads next match it (see [`changes`]).
     pub(crate) async fn fleet(&self) -> EngineResult<views::Fleet> {
-        self.refresh().await?;
+        let seen = self.refresh_seen().await?;
+        let state = self.fleet_state(seen.fleet).await?;
         Ok(views::Fleet {
-            exceptions: self.store.exceptions().await?,
-            devices: self.store.devices().await?,
-            open: self.store.open_weaknesses().await?,
-            software: self.store.all_software().await?,
-            groups: self.store.device_groups().await?,
+            exceptions: state.exceptions.as_ref().clone(),
+            devices: state.devices.clone(),
+            open: state.open.clone(),
+            software: state.software.clone(),
+            groups: state.groups.as_ref().clone(),
             now: self.clock.now(),
         })
     }
@@ -890,7 +899,7 @@ impl views::Fleet {
         let last_seen: HashMap<DeviceId, DateTime<Utc>> =
             self.devices.iter().map(|d| (d.id, d.last_seen)).collect();
         let mut installed: HashMap<PackageKey, BTreeSet<DeviceId>> = HashMap::new();
-        for (device, package) in &self.software {
+        for (device, package) in self.software.iter() {
             let key = software_key(package);
             installed
                 .entry(PackageKey {

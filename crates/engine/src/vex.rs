@@ -98,7 +98,7 @@ impl Engine {
         let fleet = self.fleet().await?;
         let index = self.index();
         let mut purls: HashMap<SoftwareKey, String> = HashMap::new();
-        for (_, package) in &fleet.software {
+        for (_, package) in fleet.software.iter() {
             if let Some(purl) = &package.purl {
                 purls
                     .entry(software_key(package))

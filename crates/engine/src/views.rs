@@ -3,6 +3,7 @@
 //! built from one snapshot of the fleet.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -19,12 +20,14 @@ use bulwark_core::{Device, DeviceId, InstalledPackage, Weakness};
 use crate::exceptions::ExceptionView;
 use crate::{Engine, EngineResult};
 
-/// One snapshot of the fleet, read from the store for one request.
+/// One snapshot of the fleet for one request: the large parts shared with the engine's in-memory
+/// snapshot (see [`crate::fleet`]), the small ones the request's own (it may add a hypothetical
+/// exception), and the time of the request.
 pub(crate) struct Fleet {
     pub(crate) exceptions: Vec<bulwark_core::exception::Exception>,
-    pub(crate) devices: Vec<Device>,
-    pub(crate) open: Vec<Weakness>,
-    pub(crate) software: Vec<(DeviceId, InstalledPackage)>,
+    pub(crate) devices: Arc<Vec<Device>>,
+    pub(crate) open: Arc<Vec<Weakness>>,
+    pub(crate) software: Arc<Vec<(DeviceId, InstalledPackage)>>,
     pub(crate) groups: Vec<DeviceGroup>,
     pub(crate) now: DateTime<Utc>,
 }
@@ -85,11 +88,11 @@ impl Fleet {
         keep: impl Fn(&Device) -> bool,
     ) -> Vec<MachineView> {
         let mut software: HashMap<DeviceId, u64> = HashMap::new();
-        for (device, _) in &self.software {
+        for (device, _) in self.software.iter() {
             *software.entry(*device).or_default() += 1;
         }
         let mut vulns: HashMap<DeviceId, BTreeSet<&str>> = HashMap::new();
-        for w in &self.open {
+        for w in self.open.iter() {
             vulns
                 .entry(w.device_id)
                 .or_default()
@@ -183,7 +186,7 @@ impl Fleet {
         }
         // The package key decides the recommendation id; the vendor is its display, computed once.
         let mut rows: HashMap<PackageKey, Row<'_>> = HashMap::new();
-        for (device, package) in &self.software {
+        for (device, package) in self.software.iter() {
             let key = software_key(package);
             let row = rows
                 .entry(PackageKey::new(&key.ecosystem, &key.name))
@@ -201,7 +204,7 @@ impl Fleet {
             .filter(|d| d.last_seen >= cutoff)
             .map(|d| d.id)
             .collect();
-        for w in &self.open {
+        for w in self.open.iter() {
             let row = rows
                 .entry(PackageKey::new(&w.software.ecosystem, &w.software.name))
                 .or_insert_with(|| Row {

@@ -276,9 +276,9 @@ fn outcome<T, E>(result: &Result<T, E>) -> JobOutcome {
 /// How often a server looks whether another process changed the state engines keep in memory.
 const CHANGES_CHECK: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// Every [`CHANGES_CHECK`], brings the engine's in-memory state up to what is stored (one small read
-/// when nothing changed), so that a change imported through another process is rebuilt here off the
-/// request path; reads check again themselves, so none waits for this loop to see a change.
+/// Every [`CHANGES_CHECK`], brings the engine's in-memory state — the index, the threat context and
+/// the fleet snapshot — up to what is stored (one small read each when nothing changed), so that a
+/// change made through another process is rebuilt here off the request path; reads check again themselves, so none waits for this loop to see a change.
 /// Failures are logged and retried at the next check.
 async fn follow_changes(engine: Arc<Engine>) {
     let mut ticks = tokio::time::interval(CHANGES_CHECK);
@@ -292,6 +292,9 @@ async fn follow_changes(engine: Arc<Engine>) {
             ),
             Ok(false) => {}
             Err(e) => tracing::warn!(error = %e, "cannot check the change sequence"),
+        }
+        if let Err(e) = engine.refresh_fleet().await {
+            tracing::warn!(error = %e, "cannot bring the fleet snapshot up to date");
         }
     }
 }

@@ -43,7 +43,8 @@ pub const DB_POOL_SIZE: &str = "bulwark_db_pool_connections";
 pub const DB_POOL_IDLE: &str = "bulwark_db_pool_idle_connections";
 /// The most connections a pool opens, labelled `pool`.
 pub const DB_POOL_MAX: &str = "bulwark_db_pool_max_connections";
-/// The change sequence the in-memory state was loaded at, labelled `kind` (`advisories`, `threat`):
+/// The change sequence the in-memory state was loaded at, labelled `kind` (`advisories`, `threat`,
+/// `fleet`; the fleet is 0 until a read first loads it):
 /// replicas that show the same values hold the same state.
 pub const STATE_LOADED_SEQUENCE: &str = "bulwark_state_loaded_sequence";
 
@@ -179,7 +180,7 @@ impl Metrics {
             (
                 STATE_LOADED_SEQUENCE,
                 None,
-                "The change sequence the in-memory advisory index and threat context were loaded at",
+                "The change sequence the in-memory advisory index, threat context and fleet snapshot were loaded at",
             ),
             (
                 "bulwark_build_info",
@@ -283,7 +284,11 @@ impl Metrics {
             self.gauge(DB_POOL_IDLE, labels()).set(pool.idle);
             self.gauge(DB_POOL_MAX, labels()).set(pool.max);
         }
-        for (kind, seq) in [("advisories", loaded.advisories), ("threat", loaded.threat)] {
+        for (kind, seq) in [
+            ("advisories", loaded.advisories),
+            ("threat", loaded.threat),
+            ("fleet", loaded.fleet),
+        ] {
             // A gauge holds an f64, exact for every count below 2^53.
             self.gauge(STATE_LOADED_SEQUENCE, vec![Label::new("kind", kind)])
                 .set(seq as f64);
