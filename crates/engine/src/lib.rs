@@ -580,7 +580,7 @@ impl Engine {
             .store
             .replace_weaknesses(stored.id, &detected(&rows), now)
             .await?;
-        self.record_scores().await?;
+        self.record_scores_of(Some(stored.id)).await?;
         Ok(IngestSummary {
             device: stored,
             format,

@@ -323,6 +323,17 @@ impl Engine {
 
     /// Records a snapshot of the current scores (organisation, groups, devices).
     pub async fn record_scores(&self) -> EngineResult<ExposureReport> {
+        self.record_scores_of(None).await
+    }
+
+    /// Records a snapshot of the organisation's and the groups' scores and of the devices' — of every
+    /// device, or only of `only` when one device's inventory is all that changed (a device's score
+    /// depends on nothing but its own weaknesses, value and tags, so the other devices' series would
+    /// only repeat their last point; the daily snapshot records every device).
+    pub(crate) async fn record_scores_of(
+        &self,
+        only: Option<DeviceId>,
+    ) -> EngineResult<ExposureReport> {
         let report = self.exposure().await?;
         let config = self.configuration_score().await?;
         let group_config: HashMap<&str, Option<f64>> = config
@@ -351,7 +362,11 @@ impl Engine {
                     .flatten(),
             }
         }));
-        snapshots.extend(report.devices.iter().map(|d| ScoreSnapshot {
+        let recorded = report
+            .devices
+            .iter()
+            .filter(|d| only.is_none_or(|id| id.0 == d.id));
+        snapshots.extend(recorded.map(|d| ScoreSnapshot {
             at: report.time,
             scope: ScoreScope::Device,
             name: d.computer_dns_name.clone(),

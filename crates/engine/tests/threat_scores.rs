@@ -307,6 +307,27 @@ async fn remediating_lowers_the_score_by_the_stated_impact() {
     assert!(history.len() >= 4, "{history:?}");
     let last = history.last().unwrap();
     assert!((last.exposure - weighted.score).abs() < 1e-9);
+    // An ingest records the device it changed, not the others (dojo has no point for dojo-internal's
+    // ingests, nor the other way round), yet each device's series ends at its current score.
+    let series = |name: &'static str| {
+        let engine = &engine;
+        async move {
+            engine
+                .score_history(ScoreScope::Device, name, DateTime::UNIX_EPOCH, engine.now())
+                .await
+                .unwrap()
+        }
+    };
+    let (dojo, internal) = (series("dojo").await, series("dojo-internal").await);
+    // Each: its two ingests and the value change (every device then).
+    assert_eq!(
+        (dojo.len(), internal.len()),
+        (3, 3),
+        "{dojo:?} {internal:?}"
+    );
+    for (points, name) in [(&dojo, "dojo"), (&internal, "dojo-internal")] {
+        assert!((points.last().unwrap().exposure - score(name)).abs() < 1e-9);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
