@@ -70,7 +70,9 @@ use crate::{
     StoreResult, StoredEpss, WeaknessDiff,
 };
 use crate::{ChangeSequence, FleetChanges, PoolStatus};
-use bind::{Query, bind_package, bind_software_key};
+use bind::{
+    Query, ROWS_PER_STATEMENT, bind_package, bind_software_key, list_sql, persistent, values_sql,
+};
 
 /// The schema migrations, embedded at compile time and applied by [`SqliteStore::open`].
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -424,36 +426,37 @@ impl Store for SqliteStore {
             .map(codec::stored_package)
             .collect::<StoreResult<Vec<_>>>()?;
         let plan = batch::plan_inventory(stored, packages);
-        for &id in &plan.delete {
-            sqlx::query("DELETE FROM device_software WHERE id = ?1")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+        for ids in plan.delete.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "DELETE FROM device_software WHERE id IN {}",
+                list_sql(ids.len())
+            );
+            let mut query = sqlx::query(&sql).persistent(persistent(ids.len()));
+            for id in ids {
+                query = query.bind(id);
+            }
+            query.execute(&mut *tx).await?;
         }
-        let insert_software = format!(
-            "INSERT INTO device_software (device_id, {PACKAGE_COLUMNS}) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
-        );
-        for p in &plan.diff.appeared {
-            bind_package(sqlx::query(&insert_software).bind(device.0), p)
-                .execute(&mut *tx)
-                .await?;
+        let insert_software = format!("INSERT INTO device_software (device_id, {PACKAGE_COLUMNS})");
+        for rows in plan.diff.appeared.chunks(ROWS_PER_STATEMENT) {
+            let sql = values_sql(&insert_software, 9, rows.len());
+            let mut query = sqlx::query(&sql).persistent(persistent(rows.len()));
+            for p in rows {
+                query = bind_package(query.bind(device.0), p);
+            }
+            query.execute(&mut *tx).await?;
         }
-        let insert_change = format!(
-            "INSERT INTO inventory_changes (device_id, at, change, {PACKAGE_COLUMNS}) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
-        );
+        let insert_change =
+            format!("INSERT INTO inventory_changes (device_id, at, change, {PACKAGE_COLUMNS})");
         let at = micros(at);
-        for (change, p) in plan.changes() {
-            bind_package(
-                sqlx::query(&insert_change)
-                    .bind(device.0)
-                    .bind(at)
-                    .bind(change),
-                p,
-            )
-            .execute(&mut *tx)
-            .await?;
+        let changes: Vec<_> = plan.changes().collect();
+        for rows in changes.chunks(ROWS_PER_STATEMENT) {
+            let sql = values_sql(&insert_change, 11, rows.len());
+            let mut query = sqlx::query(&sql).persistent(persistent(rows.len()));
+            for (change, p) in rows {
+                query = bind_package(query.bind(device.0).bind(at).bind(*change), p);
+            }
+            query.execute(&mut *tx).await?;
         }
         if !plan.delete.is_empty() || !plan.diff.appeared.is_empty() {
             bump_fleet(&mut tx, Some(device)).await?;
@@ -516,22 +519,29 @@ impl Store for SqliteStore {
                 .execute(&mut *tx)
                 .await?;
         }
-        for &id in &plan.resolve {
-            sqlx::query("UPDATE weaknesses SET resolved = ?2 WHERE id = ?1")
-                .bind(id)
-                .bind(at)
-                .execute(&mut *tx)
-                .await?;
+        for ids in plan.resolve.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "UPDATE weaknesses SET resolved = ? WHERE id IN {}",
+                list_sql(ids.len())
+            );
+            let mut query = sqlx::query(&sql).persistent(persistent(ids.len())).bind(at);
+            for id in ids {
+                query = query.bind(id);
+            }
+            query.execute(&mut *tx).await?;
         }
         let insert = "INSERT INTO weaknesses (device_id, ecosystem, release, name, version, vulnerability_id, \
-                      advisory_ids, first_detected, resolved) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULL)";
-        for new in &plan.open {
-            bind_software_key(sqlx::query(insert).bind(device.0), new.software)
-                .bind(new.vulnerability_id)
-                .bind(new.advisory_ids.as_str())
-                .bind(at)
-                .execute(&mut *tx)
-                .await?;
+                      advisory_ids, first_detected)";
+        for rows in plan.open.chunks(ROWS_PER_STATEMENT) {
+            let sql = values_sql(insert, 8, rows.len());
+            let mut query = sqlx::query(&sql).persistent(persistent(rows.len()));
+            for new in rows {
+                query = bind_software_key(query.bind(device.0), new.software)
+                    .bind(new.vulnerability_id)
+                    .bind(new.advisory_ids.as_str())
+                    .bind(at);
+            }
+            query.execute(&mut *tx).await?;
         }
         if plan.changes_rows() {
             bump_fleet(&mut tx, Some(device)).await?;

@@ -37,3 +37,42 @@ pub(super) fn bind_software_key<'q>(query: Query<'q>, key: &'q SoftwareKey) -> Q
         .bind(key.name.as_str())
         .bind(key.version.as_str())
 }
+
+/// The most rows one multi-row statement carries: with the widest row (11 columns) that stays far
+/// below SQLite's limit of 32,766 parameters, and it makes the statement count of a write of `n` rows
+/// `n / 500` instead of `n` — each statement is a round trip to sqlx's SQLite worker thread, which is
+/// what a one-device write spent most of its time on.
+pub(super) const ROWS_PER_STATEMENT: usize = 500;
+
+/// `head` followed by `rows` groups of `width` anonymous parameters: `head VALUES (?, ?), (?, ?)`.
+pub(super) fn values_sql(head: &str, width: usize, rows: usize) -> String {
+    let group = format!("({})", vec!["?"; width].join(", "));
+    format!("{head} VALUES {}", vec![group; rows].join(", "))
+}
+
+/// A parenthesised list of `n` anonymous parameters, for `IN`: `(?, ?, ?)`.
+pub(super) fn list_sql(n: usize) -> String {
+    format!("({})", vec!["?"; n].join(", "))
+}
+
+/// Whether a statement of `rows` rows is kept in the connection's statement cache: full chunks
+/// repeat, the last one of a write mostly does not.
+pub(super) fn persistent(rows: usize) -> bool {
+    rows == ROWS_PER_STATEMENT
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multi_row_statements_have_one_parameter_per_value() {
+        assert_eq!(
+            values_sql("INSERT INTO t (a, b)", 2, 3),
+            "INSERT INTO t (a, b) VALUES (?, ?), (?, ?), (?, ?)"
+        );
+        assert_eq!(list_sql(1), "(?)");
+        assert_eq!(list_sql(3), "(?, ?, ?)");
+        assert!(ROWS_PER_STATEMENT * 11 < 32_766);
+    }
+}
