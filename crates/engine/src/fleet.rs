@@ -72,7 +72,9 @@ impl Engine {
             Some(held) => {
                 let changes = self.store.fleet_changes(held.seq, upto).await?;
                 if changes.complete {
-                    self.patched(&held, &changes).await?
+                    // Let go of the engine's own reference, so that the patch can work in place.
+                    self.fleet.write().unwrap_or_else(|e| e.into_inner()).take();
+                    self.patched(held, &changes).await?
                 } else {
                     self.read_fleet(upto).await?
                 }
@@ -117,18 +119,23 @@ impl Engine {
         })
     }
 
-    /// `held` with what `changes` names read again from the store.
-    async fn patched(&self, held: &FleetState, changes: &FleetChanges) -> EngineResult<FleetState> {
-        let mut state = held.clone();
-        state.seq = changes.seq;
-        if changes.shared {
-            state.exceptions = Arc::new(self.store.exceptions().await?);
-            state.groups = Arc::new(self.store.device_groups().await?);
-            state.devices = Arc::new(self.store.devices().await?);
-        }
-        if changes.devices.is_empty() {
-            return Ok(state);
-        }
+    /// `held` with what `changes` names read again from the store. The store is read first; then
+    /// the parts are changed in place when nothing else holds them (no request in flight), and
+    /// copied first otherwise.
+    async fn patched(
+        &self,
+        held: Arc<FleetState>,
+        changes: &FleetChanges,
+    ) -> EngineResult<FleetState> {
+        let shared = if changes.shared {
+            Some((
+                self.store.exceptions().await?,
+                self.store.device_groups().await?,
+                self.store.devices().await?,
+            ))
+        } else {
+            None
+        };
         let mut reloads = Vec::with_capacity(changes.devices.len());
         for &id in &changes.devices {
             let row = if changes.shared {
@@ -143,69 +150,67 @@ impl Engine {
                 open: self.store.open_weaknesses_of(id).await?,
             });
         }
-        if !changes.shared {
-            state.devices = Arc::new(with_device_rows(&state.devices, &reloads));
+        let mut state = Arc::unwrap_or_clone(held);
+        state.seq = changes.seq;
+        if let Some((exceptions, groups, devices)) = shared {
+            state.exceptions = Arc::new(exceptions);
+            state.groups = Arc::new(groups);
+            state.devices = Arc::new(devices);
+        } else if !reloads.is_empty() {
+            let mut devices = Arc::unwrap_or_clone(state.devices);
+            replace_device_rows(&mut devices, &reloads);
+            state.devices = Arc::new(devices);
         }
-        state.open = Arc::new(spliced(
-            &state.open,
+        if reloads.is_empty() {
+            return Ok(state);
+        }
+        let mut open = Arc::unwrap_or_clone(state.open);
+        splice_devices(
+            &mut open,
             |w| w.device_id,
             reloads
                 .iter_mut()
                 .map(|r| (r.id, std::mem::take(&mut r.open))),
-        ));
-        state.software = Arc::new(spliced(
-            &state.software,
+        );
+        state.open = Arc::new(open);
+        let mut software = Arc::unwrap_or_clone(state.software);
+        splice_devices(
+            &mut software,
             |(device, _)| *device,
             reloads.iter_mut().map(|r| {
                 let id = r.id;
-                (
-                    id,
-                    std::mem::take(&mut r.software)
-                        .into_iter()
-                        .map(|p| (id, p))
-                        .collect(),
-                )
+                let packages = std::mem::take(&mut r.software);
+                (id, packages.into_iter().map(|p| (id, p)).collect())
             }),
-        ));
+        );
+        state.software = Arc::new(software);
         Ok(state)
     }
 }
 
-/// The device rows with each reloaded device's row replaced, added (a new device) or removed (gone),
-/// kept in name order.
-fn with_device_rows(devices: &[Device], reloads: &[DeviceReload]) -> Vec<Device> {
+/// Replaces each reloaded device's row in `devices` (in name order), adds it (a new device) or
+/// removes it (gone).
+fn replace_device_rows(devices: &mut Vec<Device>, reloads: &[DeviceReload]) {
     let changed: BTreeSet<DeviceId> = reloads.iter().map(|r| r.id).collect();
-    let mut out: Vec<Device> = devices
-        .iter()
-        .filter(|d| !changed.contains(&d.id))
-        .cloned()
-        .collect();
+    devices.retain(|d| !changed.contains(&d.id));
     for row in reloads.iter().filter_map(|r| r.row.clone()) {
-        let at = out.partition_point(|d| d.name < row.name);
-        out.insert(at, row);
+        let at = devices.partition_point(|d| d.name < row.name);
+        devices.insert(at, row);
     }
-    out
 }
 
-/// `rows` (ordered by device id) with the rows of each device `replacements` names replaced by the
-/// given ones (`replacements` in device id order, each already in its own order).
-fn spliced<T: Clone>(
-    rows: &[T],
+/// Replaces, in `rows` (ordered by device id), the rows of each device `replacements` names by the
+/// given ones (each already in its own order); `rows` stays ordered by device id.
+fn splice_devices<T>(
+    rows: &mut Vec<T>,
     device_of: impl Fn(&T) -> DeviceId,
     replacements: impl Iterator<Item = (DeviceId, Vec<T>)>,
-) -> Vec<T> {
-    let mut out = Vec::with_capacity(rows.len());
-    let mut rest = rows;
+) {
     for (device, new_rows) in replacements {
-        let before = rest.partition_point(|r| device_of(r) < device);
-        out.extend_from_slice(&rest[..before]);
-        rest = &rest[before..];
-        let mine = rest.partition_point(|r| device_of(r) == device);
-        rest = &rest[mine..];
-        out.extend(new_rows);
+        let start = rows.partition_point(|r| device_of(r) < device);
+        let end = start + rows[start..].partition_point(|r| device_of(r) == device);
+        rows.splice(start..end, new_rows);
     }
-    out.extend_from_slice(rest);
-    out
 }
 
 #[cfg(test)]
@@ -251,7 +256,7 @@ mod tests {
         let changes = engine.store.fleet_changes(held.seq, upto).await.unwrap();
         assert!(changes.complete, "{changes:?}");
         assert_eq!(changes.shared, expect_shared, "{changes:?}");
-        let patched = engine.patched(&held, &changes).await.unwrap();
+        let patched = engine.patched(held, &changes).await.unwrap();
         assert_eq!(patched, engine.read_fleet(upto).await.unwrap());
         // And the engine's own read takes the same path.
         assert_eq!(*engine.fleet_state(upto).await.unwrap(), patched);
@@ -350,10 +355,10 @@ mod tests {
 
     #[test]
     fn splicing_replaces_exactly_the_changed_devices_in_place() {
-        let rows = vec![(1, 'a'), (1, 'b'), (3, 'c'), (5, 'd'), (5, 'e')];
         let device_of = |r: &(i64, char)| DeviceId(r.0);
-        let out = spliced(
-            &rows,
+        let mut rows = vec![(1, 'a'), (1, 'b'), (3, 'c'), (5, 'd'), (5, 'e')];
+        splice_devices(
+            &mut rows,
             device_of,
             vec![
                 (DeviceId(1), vec![(1, 'x')]),
@@ -362,14 +367,15 @@ mod tests {
             ]
             .into_iter(),
         );
-        assert_eq!(out, vec![(1, 'x'), (3, 'c'), (4, 'y'), (4, 'z')]);
-        // A device past the last row is appended.
-        let out = spliced(
-            &rows,
+        assert_eq!(rows, vec![(1, 'x'), (3, 'c'), (4, 'y'), (4, 'z')]);
+        // A device past the last row is appended, one before the first prepended.
+        splice_devices(
+            &mut rows,
             device_of,
-            vec![(DeviceId(9), vec![(9, 'n')])].into_iter(),
+            vec![(DeviceId(0), vec![(0, 'f')]), (DeviceId(9), vec![(9, 'n')])].into_iter(),
         );
-        assert_eq!(out.last(), Some(&(9, 'n')));
-        assert_eq!(out.len(), rows.len() + 1);
+        assert_eq!(rows.first(), Some(&(0, 'f')));
+        assert_eq!(rows.last(), Some(&(9, 'n')));
+        assert_eq!(rows.len(), 6);
     }
 }
