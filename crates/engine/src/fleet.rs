@@ -16,8 +16,11 @@
 //! point, in content and in order (devices by name, software by device then package, open weaknesses
 //! by device then row).
 
-use std::collections::BTreeSet;
-use std::sync::Arc;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, OnceLock};
+
+use bulwark_core::matching::PackageKey;
+use bulwark_core::scan::software_key;
 
 use bulwark_core::exception::Exception;
 use bulwark_core::group::DeviceGroup;
@@ -41,6 +44,62 @@ pub(crate) struct FleetState {
     pub(crate) open: Arc<Vec<Weakness>>,
     /// Every installed package, by device id, then package.
     pub(crate) software: Arc<Vec<(DeviceId, InstalledPackage)>>,
+    /// Counts derived from `software`, computed once per snapshot on first use.
+    pub(crate) counts: Arc<SoftwareCounts>,
+}
+
+/// What reads count over the whole software set, computed at most once per snapshot (a patch starts
+/// a new one): it depends on the software set alone, not on the time or the advisories.
+#[derive(Debug, Default)]
+pub(crate) struct SoftwareCounts {
+    installed_on: OnceLock<HashMap<PackageKey, u64>>,
+    per_device: OnceLock<HashMap<DeviceId, u64>>,
+}
+
+impl PartialEq for SoftwareCounts {
+    /// Always equal: the counts are a function of the software set, which the snapshots compare.
+    fn eq(&self, _: &SoftwareCounts) -> bool {
+        true
+    }
+}
+
+impl SoftwareCounts {
+    /// Devices with each product (ecosystem, release, name) installed, any version.
+    pub(crate) fn installed_on(
+        &self,
+        software: &[(DeviceId, InstalledPackage)],
+    ) -> &HashMap<PackageKey, u64> {
+        self.installed_on.get_or_init(|| {
+            let mut devices: HashMap<PackageKey, BTreeSet<DeviceId>> = HashMap::new();
+            for (device, package) in software {
+                let key = software_key(package);
+                let product = PackageKey {
+                    ecosystem: key.ecosystem.ecosystem,
+                    release: key.ecosystem.release,
+                    name: key.name,
+                };
+                devices.entry(product).or_default().insert(*device);
+            }
+            devices
+                .into_iter()
+                .map(|(k, v)| (k, v.len() as u64))
+                .collect()
+        })
+    }
+
+    /// Installed packages per device.
+    pub(crate) fn per_device(
+        &self,
+        software: &[(DeviceId, InstalledPackage)],
+    ) -> &HashMap<DeviceId, u64> {
+        self.per_device.get_or_init(|| {
+            let mut counts: HashMap<DeviceId, u64> = HashMap::new();
+            for (device, _) in software {
+                *counts.entry(*device).or_default() += 1;
+            }
+            counts
+        })
+    }
 }
 
 /// What one device's reload read.
@@ -116,6 +175,7 @@ impl Engine {
             devices: Arc::new(self.store.devices().await?),
             open: Arc::new(self.store.open_weaknesses().await?),
             software: Arc::new(self.store.all_software().await?),
+            counts: Arc::default(),
         })
     }
 
@@ -184,6 +244,7 @@ impl Engine {
             }),
         );
         state.software = Arc::new(software);
+        state.counts = Arc::default();
         Ok(state)
     }
 }

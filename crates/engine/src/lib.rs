@@ -745,6 +745,7 @@ impl Engine {
             devices: state.devices.clone(),
             open: state.open.clone(),
             software: state.software.clone(),
+            counts: state.counts.clone(),
             groups: state.groups.as_ref().clone(),
             now: self.clock.now(),
         })
@@ -898,27 +899,12 @@ impl views::Fleet {
             self.devices.iter().map(|d| (d.id, d.value)).collect();
         let last_seen: HashMap<DeviceId, DateTime<Utc>> =
             self.devices.iter().map(|d| (d.id, d.last_seen)).collect();
-        let mut installed: HashMap<PackageKey, BTreeSet<DeviceId>> = HashMap::new();
-        for (device, package) in self.software.iter() {
-            let key = software_key(package);
-            installed
-                .entry(PackageKey {
-                    ecosystem: key.ecosystem.ecosystem,
-                    release: key.ecosystem.release,
-                    name: key.name,
-                })
-                .or_default()
-                .insert(*device);
-        }
-        let installed_on: HashMap<PackageKey, u64> = installed
-            .into_iter()
-            .map(|(k, v)| (k, v.len() as u64))
-            .collect();
+        let installed_on = self.counts.installed_on(&self.software);
         let mut out = recommendations(&RecommendationInput {
             index,
             weaknesses: &self.open,
             last_seen: &last_seen,
-            installed_on: &installed_on,
+            installed_on,
             now,
             threat,
             device_values: &device_values,

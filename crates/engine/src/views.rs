@@ -28,6 +28,7 @@ pub(crate) struct Fleet {
     pub(crate) devices: Arc<Vec<Device>>,
     pub(crate) open: Arc<Vec<Weakness>>,
     pub(crate) software: Arc<Vec<(DeviceId, InstalledPackage)>>,
+    pub(crate) counts: Arc<crate::fleet::SoftwareCounts>,
     pub(crate) groups: Vec<DeviceGroup>,
     pub(crate) now: DateTime<Utc>,
 }
@@ -87,10 +88,7 @@ impl Fleet {
         scores: &HashMap<DeviceId, (f64, usize)>,
         keep: impl Fn(&Device) -> bool,
     ) -> Vec<MachineView> {
-        let mut software: HashMap<DeviceId, u64> = HashMap::new();
-        for (device, _) in self.software.iter() {
-            *software.entry(*device).or_default() += 1;
-        }
+        let software = self.counts.per_device(&self.software);
         let mut vulns: HashMap<DeviceId, BTreeSet<&str>> = HashMap::new();
         for w in self.open.iter() {
             vulns
