@@ -15,9 +15,11 @@
 //! (and `audited`, for the audited entities)
 //! (times are integer microseconds since the Unix epoch, UTC; see the migration's header), and what a
 //! write changes is decided by `batch`. This module holds the SQL, binds it (`bind`) and runs it:
-//! statements are fixed strings run with positional binds, one execution per row; sqlx keeps each
-//! connection's prepared statements in a cache, so a batch inside one transaction prepares each
-//! statement once.
+//! statements are fixed strings run with positional binds, one execution per row, except a
+//! one-device write's software, inventory-change and weakness rows, sent as multi-row statements of up
+//! to `bind::ROWS_PER_STATEMENT` rows (every statement is a round trip to sqlx's SQLite worker
+//! thread); sqlx keeps each connection's prepared statements in a cache, so a batch inside one
+//! transaction prepares each statement once.
 //!
 //! Orders this implementation guarantees beyond the trait: advisories by id; devices by name (byte
 //! order); software by ecosystem, name and version; inventory history newest first and, within one

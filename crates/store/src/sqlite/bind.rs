@@ -1,8 +1,9 @@
-//! Binding domain values to the positional parameters of SQLite statements, one row at a time.
+//! Binding domain values to the positional parameters of SQLite statements, one row after another.
 //!
 //! The values themselves come from the shared [`crate::codec`] (the same columns and encodings as
-//! PostgreSQL); what is SQLite's is that each row is its own statement execution with one bind per
-//! column, which sqlx runs from each connection's prepared-statement cache.
+//! PostgreSQL); what is SQLite's is that a row is bound column by column into a statement that
+//! carries one row or, for the bulk rows of a one-device write, up to [`ROWS_PER_STATEMENT`]
+//! (`values_sql`), run from each connection's prepared-statement cache.
 
 use sqlx::Sqlite;
 use sqlx::sqlite::SqliteArguments;
