@@ -45,6 +45,9 @@ pub(super) fn bind_software_key<'q>(query: Query<'q>, key: &'q SoftwareKey) -> Q
 /// what a one-device write spent most of its time on.
 pub(super) const ROWS_PER_STATEMENT: usize = 500;
 
+// The widest multi-row statement (11 columns a row) stays within SQLite's parameter limit.
+const _: () = assert!(ROWS_PER_STATEMENT * 11 < 32_766);
+
 /// `head` followed by `rows` groups of `width` anonymous parameters: `head VALUES (?, ?), (?, ?)`.
 pub(super) fn values_sql(head: &str, width: usize, rows: usize) -> String {
     let group = format!("({})", vec!["?"; width].join(", "));
@@ -74,6 +77,5 @@ mod tests {
         );
         assert_eq!(list_sql(1), "(?)");
         assert_eq!(list_sql(3), "(?, ?, ?)");
-        assert!(ROWS_PER_STATEMENT * 11 < 32_766);
     }
 }
