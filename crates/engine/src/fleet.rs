@@ -15,15 +15,18 @@
 //! which the next read then reloads once more); a patched snapshot equals one read whole at the same
 //! point, in content and in order (devices by name, software by device then package, open weaknesses
 //! by device then row).
+//!
+//! A counter that goes backwards — a database restored from a backup under a running server — is not
+//! noticed (a held snapshot newer than the stored counter is kept): restart the servers after a
+//! restore, as for any change of database.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, OnceLock};
 
-use bulwark_core::matching::PackageKey;
-use bulwark_core::scan::software_key;
-
 use bulwark_core::exception::Exception;
 use bulwark_core::group::DeviceGroup;
+use bulwark_core::matching::PackageKey;
+use bulwark_core::scan::software_key;
 use bulwark_core::{Device, DeviceId, InstalledPackage, Weakness};
 use bulwark_store::FleetChanges;
 

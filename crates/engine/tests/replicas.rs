@@ -7,8 +7,10 @@ use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
 
+use bulwark_core::exception::{ExceptionDuration, ExceptionRequest, Justification, TargetKind};
+use bulwark_core::score::DeviceValue;
 use bulwark_core::{Clock, DeviceInfo};
-use bulwark_engine::{Engine, IngestRequest};
+use bulwark_engine::{DevicePatch, Engine, IngestRequest, local_admin};
 
 struct FixedClock(DateTime<Utc>);
 
@@ -102,4 +104,38 @@ async fn an_import_through_one_engine_is_visible_through_the_other() {
     // Nothing changed since: a refresh reads the sequence and rebuilds nothing.
     assert!(!b.refresh().await.expect("refresh"));
     assert!(!a.refresh().await.expect("refresh"));
+
+    // The fleet B holds in memory follows A's writes: a new device, a device value, an exception.
+    b.machines().await.expect("B's fleet is loaded");
+    a.ingest(ingest("web-03")).await.expect("ingest");
+    let patch = DevicePatch {
+        value: Some(DeviceValue::High),
+        ..DevicePatch::default()
+    };
+    a.update_device("web-01", patch)
+        .await
+        .expect("device value");
+    let machines = b.machines().await.expect("machines");
+    let names: Vec<&str> = machines
+        .iter()
+        .map(|m| m.computer_dns_name.as_str())
+        .collect();
+    assert_eq!(names, ["web-01", "web-02", "web-03"]);
+    assert_eq!(machines[0].device_value, DeviceValue::High);
+    let request = ExceptionRequest {
+        kind: TargetKind::Recommendation,
+        target: "va-_-crates.io-_-vulnlib".into(),
+        justification: Justification::RiskAccepted,
+        context: "accepted until the next release".into(),
+        groups: None,
+        duration: ExceptionDuration::Days(30),
+    };
+    a.create_exception(&local_admin(), request)
+        .await
+        .expect("exception");
+    let status = b.recommendations().await.expect("recommendations")[0]
+        .status
+        .clone();
+    assert_eq!(status, "Exception");
+    assert_eq!(b.loaded_changes().fleet, a.loaded_changes().fleet);
 }
