@@ -799,6 +799,31 @@ async fn weaknesses_list_their_facts_and_filter() {
     let low = page.find("CVE-2024-1004").unwrap();
     let critical = page.find("data-id=\"CVE-2024-1001\"").unwrap();
     assert!(low < critical, "ascending CVSS");
+    // One recommendation's weaknesses (the flyout links there): vulnlib's two CVEs, not oldcrate's.
+    let (status, page) = viewer
+        .get("/weaknesses?recommendation=va-_-crates.io-_-vulnlib")
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(row(&page, "CVE-2024-1001").is_some() && row(&page, "CVE-2024-1002").is_some());
+    assert!(row(&page, "RUSTSEC-2024-0003").is_none(), "oldcrate's");
+    assert!(
+        page.contains("Weaknesses of <strong>vulnlib</strong> only"),
+        "{page}"
+    );
+    assert!(
+        page.contains(r#"name="recommendation" value="va-_-crates.io-_-vulnlib""#),
+        "the filter form keeps it"
+    );
+    // With other filters; and a recommendation with nothing open is an empty list, not an error.
+    let (_, page) = viewer
+        .get("/weaknesses?recommendation=va-_-crates.io-_-vulnlib&severity=Critical")
+        .await;
+    assert!(row(&page, "CVE-2024-1001").is_some() && row(&page, "CVE-2024-1002").is_none());
+    let (status, page) = viewer
+        .get("/weaknesses?recommendation=va-_-crates.io-_-nothing")
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("No weakness matches these filters"), "{page}");
     for (query, named) in [
         ("severity=Severe", "severity"),
         ("kev=yes", "kev"),

@@ -722,7 +722,7 @@ async fn flyout_markup(
                         }
                     } }
                     @if vulns.len() > FLYOUT_ROWS {
-                        p.hint { "Showing the " (FLYOUT_ROWS) " most severe of " (vulns.len()) "; " a href="/weaknesses" { "all weaknesses" } "." }
+                        p.hint { "Showing the " (FLYOUT_ROWS) " most severe of " (vulns.len()) "; " a href=(format!("/weaknesses{}", query_with(&Params::default(), &[("recommendation", Some(&r.id))]))) { "all its weaknesses" } "." }
                     }
                 }
             };

@@ -3,9 +3,10 @@
 //! The list is the engine's open vulnerabilities (false positives removed); the flyout also opens
 //! for a vulnerability no device has any more (an excepted false positive), since the engine knows
 //! every id it has an advisory for. The CVE exception form is the recommendations' form with the two
-//! CVE-only justifications (CVE with no patch, False positive).
+//! CVE-only justifications (CVE with no patch, False positive). `?recommendation=ID` narrows the list
+//! to the weaknesses of one recommendation's product (the recommendation flyout links there).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -141,10 +142,17 @@ async fn render(
 ) -> Result<Response, PageError> {
     let filters = Filters::from_params(params)?;
     let paging = Paging::from_params(params)?;
+    let product = match params.get("recommendation") {
+        None => None,
+        Some(id) => Some(product_weaknesses(state, id).await?),
+    };
     let all = state.engine.vulnerabilities().await?;
     let known = all.len();
-    let mut items: Vec<VulnerabilitySummary> =
-        all.into_iter().filter(|v| filters.keeps(v)).collect();
+    let mut items: Vec<VulnerabilitySummary> = all
+        .into_iter()
+        .filter(|v| filters.keeps(v))
+        .filter(|v| product.as_ref().is_none_or(|p| p.ids.contains(&v.id)))
+        .collect();
     sort(&mut items, params)?;
     let flyout_markup = match params.get("flyout") {
         None => None,
@@ -160,6 +168,12 @@ async fn render(
             }))
         } @else {
             (filter_form(params, &filters))
+            @if let Some(p) = &product {
+                p.hint #product-filter {
+                    "Weaknesses of " strong { (p.name) } " only — "
+                    a href=(format!("/weaknesses{}", query_with(&list_params, &[("recommendation", None), ("page", None)]))) { "show every weakness" }
+                }
+            }
             @if items.is_empty() {
                 (layout::empty_state("No weakness matches these filters", html! {
                     p { a href="/weaknesses" { "Clear the filters" } " to see every weakness." }
@@ -214,6 +228,28 @@ async fn render(
         "Weaknesses",
         content,
     )))
+}
+
+/// The recommendation a `recommendation=` filter names: its product's name and its open weaknesses'
+/// vulnerability ids (none when nothing of it is open any more, e.g. since remediated).
+struct ProductFilter {
+    name: String,
+    ids: BTreeSet<String>,
+}
+
+async fn product_weaknesses(state: &AppState, id: &str) -> Result<ProductFilter, PageError> {
+    use bulwark_engine::EngineError;
+    let ids = match state.engine.recommendation_vulnerabilities(id).await {
+        Ok(vulns) => vulns.into_iter().map(|v| v.id).collect(),
+        Err(EngineError::NotFound(_)) => BTreeSet::new(),
+        Err(e) => return Err(e.into()),
+    };
+    let name = match state.engine.recommendation(id).await {
+        Ok(r) => r.product_name,
+        Err(EngineError::NotFound(_)) => id.to_string(),
+        Err(e) => return Err(e.into()),
+    };
+    Ok(ProductFilter { name, ids })
 }
 
 fn filter_form(params: &Params, filters: &Filters) -> Markup {
