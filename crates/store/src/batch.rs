@@ -223,6 +223,11 @@ pub(crate) struct InventoryPlan {
 }
 
 impl InventoryPlan {
+    /// Whether carrying out the plan changes any row (and so the fleet's change counter moves).
+    pub(crate) fn changes_rows(&self) -> bool {
+        !(self.delete.is_empty() && self.diff.appeared.is_empty())
+    }
+
     /// The `inventory_changes` to record, as (change, package): appeared in the order given, then
     /// disappeared in package order.
     pub(crate) fn changes(&self) -> impl Iterator<Item = (&'static str, &InstalledPackage)> {

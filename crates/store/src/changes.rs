@@ -48,6 +48,12 @@ pub(crate) fn fleet_prune_below(seq: i64) -> Option<i64> {
     (seq % FLEET_PRUNE_EVERY == 0 && seq > FLEET_LOG_KEEP).then(|| seq - FLEET_LOG_KEEP)
 }
 
+/// Whether a reader is given the log of the range after `after` up to `upto`: not when it runs
+/// backwards (a restored database) or is longer than [`FLEET_CHANGES_MAX`].
+pub(crate) fn fleet_log_covers(after: i64, upto: i64) -> bool {
+    after <= upto && upto - after <= FLEET_CHANGES_MAX
+}
+
 /// The changes after `after` up to `upto` that the log rows `(seq, device_id)` of that range give;
 /// complete only when every value of the range has its row.
 pub(crate) fn fleet_changes(after: i64, upto: i64, rows: &[(i64, Option<i64>)]) -> FleetChanges {
@@ -57,7 +63,7 @@ pub(crate) fn fleet_changes(after: i64, upto: i64, rows: &[(i64, Option<i64>)]) 
         devices: BTreeSet::new(),
         shared: false,
     };
-    if upto < after || upto - after > FLEET_CHANGES_MAX {
+    if !fleet_log_covers(after, upto) {
         changes.complete = false;
         return changes;
     }

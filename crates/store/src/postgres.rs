@@ -708,7 +708,7 @@ impl Store for PostgresStore {
                 .execute(&mut *tx)
                 .await?;
         }
-        if !plan.delete.is_empty() || !plan.diff.appeared.is_empty() {
+        if plan.changes_rows() {
             bump_fleet(&mut tx, Some(device)).await?;
         }
         tx.commit().await?;
@@ -1276,7 +1276,7 @@ impl Store for PostgresStore {
     }
 
     async fn fleet_changes(&self, after: i64, upto: i64) -> StoreResult<FleetChanges> {
-        if upto < after || upto - after > changes::FLEET_CHANGES_MAX {
+        if !changes::fleet_log_covers(after, upto) {
             return Ok(changes::fleet_changes(after, upto, &[]));
         }
         let rows: Vec<(i64, Option<i64>)> = sqlx::query_as(

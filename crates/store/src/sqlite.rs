@@ -460,7 +460,7 @@ impl Store for SqliteStore {
             }
             query.execute(&mut *tx).await?;
         }
-        if !plan.delete.is_empty() || !plan.diff.appeared.is_empty() {
+        if plan.changes_rows() {
             bump_fleet(&mut tx, Some(device)).await?;
         }
         tx.commit().await?;
@@ -928,7 +928,7 @@ impl Store for SqliteStore {
     }
 
     async fn fleet_changes(&self, after: i64, upto: i64) -> StoreResult<FleetChanges> {
-        if upto < after || upto - after > changes::FLEET_CHANGES_MAX {
+        if !changes::fleet_log_covers(after, upto) {
             return Ok(changes::fleet_changes(after, upto, &[]));
         }
         let rows: Vec<(i64, Option<i64>)> = sqlx::query_as(
