@@ -5,8 +5,9 @@
 //! transaction of every write that changes it). An engine records the sequence each piece was loaded
 //! at, reading the sequence *before* the data, so what it holds is never older than what it recorded.
 //! [`Engine::refresh`] compares the stored sequence with the recorded one (one small read) and rebuilds
-//! what differs; reads call it before they use the in-memory state, and the server also calls it every
-//! second so that rebuilds mostly happen off the request path.
+//! what differs; reads call it before they use the in-memory state, and the server calls
+//! [`Engine::follow_changes`] (the same, and the held fleet snapshot) every second so that rebuilds
+//! mostly happen off the request path.
 //!
 //! Invariant: every read that uses the index or the threat context reflects every advisory and
 //! threat-context write committed before the read began, whichever process made it.
@@ -34,6 +35,17 @@ impl Engine {
     pub async fn refresh(&self) -> EngineResult<bool> {
         let seen = self.store.change_sequence().await?;
         self.refresh_to(seen).await
+    }
+
+    /// [`Engine::refresh`] and the held fleet snapshot (see [`crate::fleet`]) together, from one read
+    /// of the sequence: the server calls this every second, so that changes made through another
+    /// process are rebuilt off the request path. Returns whether the index or the threat context was
+    /// rebuilt (the fleet follows every ingest: not worth a log line).
+    pub async fn follow_changes(&self) -> EngineResult<bool> {
+        let seen = self.store.change_sequence().await?;
+        let rebuilt = self.refresh_to(seen).await?;
+        self.refresh_held_fleet(seen.fleet).await?;
+        Ok(rebuilt)
     }
 
     /// [`Engine::refresh`], returning the sequence it read: the fleet snapshot is then brought to

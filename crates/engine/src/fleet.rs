@@ -149,19 +149,13 @@ impl Engine {
         Ok(state)
     }
 
-    /// Brings the held fleet snapshot up to what is stored, if one is held (the server calls this
-    /// every second, so that changes made through another process are read off the request path).
-    /// Returns whether it changed.
-    pub async fn refresh_fleet(&self) -> EngineResult<bool> {
-        let Some(held) = self.held_fleet() else {
-            return Ok(false);
-        };
-        let seen = self.store.change_sequence().await?;
-        if held.seq >= seen.fleet {
-            return Ok(false);
+    /// Brings the held fleet snapshot up to the stored counter `upto`, if one is held (none is
+    /// read here: the first read loads it).
+    pub(crate) async fn refresh_held_fleet(&self, upto: i64) -> EngineResult<()> {
+        if self.held_fleet().is_some_and(|held| held.seq < upto) {
+            self.fleet_state(upto).await?;
         }
-        self.fleet_state(seen.fleet).await?;
-        Ok(true)
+        Ok(())
     }
 
     /// The snapshot held now, if any.

@@ -285,16 +285,13 @@ async fn follow_changes(engine: Arc<Engine>) {
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        match engine.refresh().await {
+        match engine.follow_changes().await {
             Ok(true) => tracing::info!(
                 loaded = ?engine.loaded_changes(),
                 "reloaded what another process changed"
             ),
             Ok(false) => {}
-            Err(e) => tracing::warn!(error = %e, "cannot check the change sequence"),
-        }
-        if let Err(e) = engine.refresh_fleet().await {
-            tracing::warn!(error = %e, "cannot bring the fleet snapshot up to date");
+            Err(e) => tracing::warn!(error = %e, "cannot bring the in-memory state up to date"),
         }
     }
 }
